@@ -1,0 +1,88 @@
+"""Input checks shared by every attack: clear errors instead of silent nonsense."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from advlab.models.model import Model
+from advlab.models.wrap import wrap
+
+
+def as_model(obj: Any, x: torch.Tensor) -> Model:
+    """A ``Model`` from anything ``wrap`` accepts; plain modules may carry ``bounds``/``classes`` attributes."""
+    if isinstance(obj, Model):
+        return obj
+    if isinstance(obj, nn.Module) and not hasattr(obj, "bounds"):
+        raise ValueError(
+            "attack: a plain torch module needs its input bounds; wrap it first: "
+            "advlab.models.wrap(net, bounds=(0, 1), classes=10, input_shape=x.shape[1:])"
+        )
+    classes = getattr(obj, "classes", None) or getattr(obj, "num_classes", None)
+    if isinstance(obj, nn.Module) and classes is None:
+        with torch.no_grad():
+            classes = int(obj(x[:1]).shape[1])
+    return wrap(obj, bounds=getattr(obj, "bounds", None), classes=classes, input_shape=tuple(x.shape[1:]))
+
+
+def check_inputs(model: Model, x: Any) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"attack: x must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"attack: x must be a floating-point tensor, got dtype {x.dtype}")
+    if tuple(x.shape[1:]) != model.input_shape or x.ndim != len(model.input_shape) + 1:
+        raise ValueError(f"attack: x must have shape (N, {', '.join(map(str, model.input_shape))}), got {tuple(x.shape)}")
+    if x.shape[0] == 0:
+        raise ValueError("attack: x is empty")
+    if not torch.isfinite(x).all():
+        raise ValueError("attack: x contains NaN or inf")
+    inside = model.bounds.contains(x)
+    if not inside.all():
+        i = int((~inside).nonzero()[0])
+        raise ValueError(
+            f"attack: x[{i}] lies outside the model's bounds {model.bounds!r} (min {x[i].min().item():.4g}, "
+            f"max {x[i].max().item():.4g}); inputs must be in the space the model was trained on, unnormalised"
+        )
+    return x.float()
+
+
+def check_labels(model: Model, labels: Any, n: int, what: str) -> torch.Tensor:
+    t = torch.as_tensor(labels)
+    if t.is_floating_point() or t.dtype == torch.bool:
+        raise TypeError(f"attack: {what} must be integer class indices, got dtype {t.dtype}")
+    if t.ndim == 0:
+        t = t.expand(n)
+    if t.shape != (n,):
+        raise ValueError(f"attack: {what} must have shape ({n},), got {tuple(t.shape)}")
+    if (t < 0).any() or (t >= model.num_classes).any():
+        raise ValueError(f"attack: {what} must be in 0..{model.num_classes - 1}, got values {t.min().item()}..{t.max().item()}")
+    return t.long()
+
+
+def check_eps(eps: Any, required: bool, name: str) -> list[float] | None:
+    if eps is None:
+        if required:
+            raise ValueError(f"{name}: eps is required for a fixed-size attack (a float or a list of floats)")
+        return None
+    values = [eps] if isinstance(eps, (int, float)) else list(eps) if isinstance(eps, (Sequence, torch.Tensor)) else None
+    if values is None:
+        raise TypeError(f"{name}: eps must be a float, a list of floats or None, got {type(eps).__name__}")
+    out = [float(e) for e in values]
+    if not out:
+        raise ValueError(f"{name}: eps is an empty list")
+    bad = [e for e in out if not math.isfinite(e) or e < 0]
+    if bad:
+        raise ValueError(f"{name}: eps must be finite and ≥ 0, got {bad}")
+    return out
+
+
+def check_positive_int(value: Any, what: str, allow_none: bool = True) -> int | None:
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}")
+    return value

@@ -1,0 +1,40 @@
+"""``advlab reproduce NAME`` and ``advlab reproduce --list``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from advlab.cli.options import data_dir_option, device_option, friendly_errors, parse_options, quiet_option, seed_option
+
+
+@click.command("reproduce")
+@click.argument("name", required=False)
+@click.option("--list", "list_", is_flag=True, help="List the experiments, one line each.")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder (default: runs/NAME).")
+@click.option("--fast", is_flag=True, help="Smaller scale (fewer epochs/samples), stated in the results.")
+@click.option("--query", "queries", multiple=True, metavar="X,Y", help="Extra 2-D query point (iris-fooling).")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="Experiment-specific option.")
+@seed_option
+@device_option
+@data_dir_option
+@quiet_option
+@friendly_errors
+def reproduce(name: str | None, list_: bool, out: str | None, fast: bool, queries: tuple[str, ...],
+              options: tuple[str, ...], seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
+    """Run one registered experiment; writes metrics.json, figures and report.html."""
+    from advlab.experiments import ExperimentContext, experiments, run_experiment
+
+    if list_ or name is None:
+        for exp in experiments():
+            click.echo(f"{exp.name:<22} {exp.summary}")
+        return
+    opts = parse_options(options)
+    if queries:
+        try:
+            opts["queries"] = [tuple(float(v) for v in q.split(",")) for q in queries]
+        except ValueError as exc:
+            raise click.BadParameter(f"--query expects X,Y numbers, got {queries}") from exc
+    ctx = ExperimentContext(Path(out or f"runs/{name}"), Path(data_dir) if data_dir else None, quiet, device, seed, fast, opts)
+    run_experiment(name, ctx)

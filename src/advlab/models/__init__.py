@@ -1,0 +1,23 @@
+"""The model zoo, ``wrap`` for anything else, and save/load."""
+
+from advlab.models import zoo as _zoo  # noqa: F401  (registers the families)
+from advlab.models.blackbox import BlackBoxModel
+from advlab.models.io import load, save
+from advlab.models.layers import Classifier, Normalize
+from advlab.models.model import Model
+from advlab.models.registry import build, families, family, register
+from advlab.models.wrap import wrap
+
+__all__ = [
+    "BlackBoxModel",
+    "Classifier",
+    "Model",
+    "Normalize",
+    "build",
+    "families",
+    "family",
+    "load",
+    "register",
+    "save",
+    "wrap",
+]

@@ -1,0 +1,60 @@
+"""Small layers shared by the zoo."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+
+class Normalize(nn.Module):
+    """(x − mean) / std as the model's first layer, so inputs stay in the bounds a human sees.
+
+    ``mean``/``std`` are buffers (saved with the weights); scalars or one value per channel/feature.
+    """
+
+    def __init__(self, mean: float | Sequence[float] = 0.0, std: float | Sequence[float] = 1.0, ndim: int = 1):
+        super().__init__()
+        m = torch.as_tensor(mean, dtype=torch.float32)
+        s = torch.as_tensor(std, dtype=torch.float32)
+        if (s <= 0).any():
+            raise ValueError(f"Normalize: std must be positive, got {s.tolist()}")
+        # Per-channel values broadcast over the trailing spatial dims of an image.
+        shape = (-1,) + (1,) * (ndim - 1) if m.ndim == 1 and ndim > 1 else m.shape
+        self.register_buffer("mean", m.reshape(shape))
+        self.register_buffer("std", s.reshape(shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+class Classifier(nn.Module):
+    """``features`` (input → representation) followed by a linear ``head`` (→ logits).
+
+    Every zoo network has this shape, so experiments can reach the representation
+    (e.g. the 2-unit bottleneck) without knowing the family.
+    """
+
+    def __init__(self, features: nn.Module, head: nn.Module):
+        super().__init__()
+        self.features = features
+        self.head = head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "logistic": nn.Sigmoid,
+    "sigmoid": nn.Sigmoid,
+    "identity": nn.Identity,
+}
+
+
+def make_activation(name: str) -> nn.Module:
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}")
+    return ACTIVATIONS[name]()

@@ -1,0 +1,84 @@
+"""Name → builder registry for the model zoo.
+
+A builder takes the input shape, the number of classes and the family's
+options and returns the bare ``nn.Module``; ``build`` wraps it into a ``Model``
+with a spec that rebuilds it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from torch import nn
+
+from advlab.models.model import Model
+
+Builder = Callable[..., nn.Module]
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    builder: Builder
+    summary: str
+
+
+_FAMILIES: dict[str, Family] = {}
+
+
+def register(name: str, summary: str) -> Callable[[Builder], Builder]:
+    def deco(builder: Builder) -> Builder:
+        _FAMILIES[name] = Family(name, builder, summary)
+        return builder
+
+    return deco
+
+
+def families() -> list[Family]:
+    return [_FAMILIES[k] for k in sorted(_FAMILIES)]
+
+
+def family(name: str) -> Family:
+    if name not in _FAMILIES:
+        raise ValueError(f"unknown model {name!r}; expected one of {sorted(_FAMILIES)}")
+    return _FAMILIES[name]
+
+
+def _check_options(fam: Family, options: dict[str, Any]) -> None:
+    params = inspect.signature(fam.builder).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    allowed = {k for k in params if k not in {"input_shape", "num_classes"}}
+    unknown = set(options) - allowed
+    if unknown:
+        raise ValueError(f"model {fam.name!r}: unknown option(s) {sorted(unknown)}; expected some of {sorted(allowed)}")
+
+
+def build(
+    name: str,
+    *,
+    input_shape: Sequence[int],
+    classes: int | Sequence[Any],
+    bounds: Any = (0.0, 1.0),
+    **options: Any,
+) -> Model:
+    """Build a zoo model by name, e.g. ``build("cnn-small", input_shape=(1, 28, 28), classes=10)``."""
+    fam = family(name)
+    _check_options(fam, options)
+    class_names = [str(i) for i in range(classes)] if isinstance(classes, int) else list(classes)
+    net = fam.builder(input_shape=tuple(input_shape), num_classes=len(class_names), **options)
+    spec = {"family": name, "options": _jsonable(options)}
+    return Model(net, bounds=bounds, classes=class_names, input_shape=input_shape, spec=spec)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return value

@@ -1,0 +1,64 @@
+"""Per-epoch training checkpoints in one ``.safetensors`` file (weights, optimizer, RNG; no pickle)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from advlab._io import atomic_path
+
+CHECKPOINT_NAME = "checkpoint.safetensors"
+
+
+def _flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, Any] = {}
+    for idx, slots in state["state"].items():
+        for key, value in slots.items():
+            name = f"optim.{idx}.{key}"
+            if isinstance(value, torch.Tensor):
+                tensors[name] = value.detach().cpu().contiguous()
+            else:
+                scalars[name] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in list(tensors.items()) + list(meta["scalars"].items()):
+        _, idx, key = name.split(".", 2)
+        state.setdefault(int(idx), {})[key] = value
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def save_checkpoint(
+    path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, epoch: int, info: dict[str, Any]
+) -> None:
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    opt_tensors, opt_meta = _flatten_optimizer(optimizer.state_dict())
+    tensors.update(opt_tensors)
+    tensors["rng.cpu"] = torch.get_rng_state()
+    meta = {"epoch": epoch, "optimizer": opt_meta, **info}
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"advlab_checkpoint": json.dumps(meta)})
+
+
+def load_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any], torch.Tensor, dict[str, Any]]:
+    """Return (model state, optimizer state, cpu RNG state, metadata)."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta_raw = (f.metadata() or {}).get("advlab_checkpoint")
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError) as exc:
+        raise ValueError(f"resume: checkpoint {path} is unreadable (truncated or corrupt?): {exc}") from exc
+    if meta_raw is None:
+        raise ValueError(f"resume: {path} is not an advlab training checkpoint")
+    meta = json.loads(meta_raw)
+    model_state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
+    opt_tensors = {k: v for k, v in tensors.items() if k.startswith("optim.")}
+    return model_state, _unflatten_optimizer(opt_tensors, meta["optimizer"]), tensors["rng.cpu"], meta

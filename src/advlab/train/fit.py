@@ -1,0 +1,222 @@
+"""``fit``: the one training loop. What the loss is belongs to the training method."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from advlab.data.dataset import Dataset
+from advlab.device import resolve_device
+from advlab.models.model import Model
+from advlab.progress import echo, progress
+from advlab.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from advlab.train.methods import StandardTraining, TrainingMethod
+from advlab.train.schedule import check_schedule, lr_at
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    loss: float
+    train_accuracy: float
+    test_accuracy: float | None
+    lr: float
+    seconds: float
+
+
+@dataclass
+class History:
+    epochs: list[EpochRecord] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def last(self) -> EpochRecord | None:
+        return self.epochs[-1] if self.epochs else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"config": self.config, "epochs": [asdict(e) for e in self.epochs]}
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> History:
+        return cls([EpochRecord(**e) for e in obj["epochs"]], obj.get("config", {}))
+
+
+@dataclass
+class FitState:
+    """What a callback sees: ``epoch`` is 0 before training and k after epoch k."""
+
+    epoch: int
+    model: Model
+    history: History
+
+
+Callback = Callable[[FitState], None]
+
+
+def _as_arrays(data: Dataset | Sequence[torch.Tensor]) -> tuple[torch.Tensor, ...]:
+    if isinstance(data, Dataset):
+        return data.x_train, data.y_train, data.x_test, data.y_test
+    if isinstance(data, (tuple, list)) and len(data) in (2, 4):
+        return tuple(data)
+    raise TypeError(
+        f"fit: data must be an advlab Dataset or (x_train, y_train[, x_test, y_test]), got {type(data).__name__}"
+    )
+
+
+def _validate(model: Model, x: torch.Tensor, y: torch.Tensor, what: str) -> None:
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"fit: {what} has {x.shape[0]} inputs but {y.shape[0]} labels")
+    if tuple(x.shape[1:]) != model.input_shape:
+        raise ValueError(f"fit: {what} inputs have shape {tuple(x.shape[1:])}, the model expects {model.input_shape}")
+    if y.numel() and (y.min() < 0 or y.max() >= model.num_classes):
+        raise ValueError(f"fit: {what} labels must be in 0..{model.num_classes - 1}, got {y.min().item()}..{y.max().item()}")
+
+
+def _make_optimizer(name: str, params: Any, lr: float, momentum: float, weight_decay: float) -> torch.optim.Optimizer:
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    raise ValueError(f"fit: unknown optimizer {name!r}; expected 'adam' or 'sgd'")
+
+
+def evaluate_accuracy(model: Model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2048) -> float:
+    if len(x) == 0:
+        return float("nan")
+    return (model.predict(x, batch_size).cpu() == y.cpu()).float().mean().item()
+
+
+def fit(
+    model: Model,
+    data: Dataset | Sequence[torch.Tensor],
+    *,
+    method: TrainingMethod | None = None,
+    epochs: int = 5,
+    batch_size: int = 128,
+    optimizer: str = "adam",
+    lr: float = 1e-3,
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
+    schedule: str | None = None,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
+    callbacks: Sequence[Callback] = (),
+    quiet: bool = False,
+) -> History:
+    """Train ``model`` in place and return its history.
+
+    Each epoch ends with test accuracy and, with ``checkpoint_dir``, an atomic
+    checkpoint; ``resume=True`` continues from it (same seed → same weights as
+    an uninterrupted run). The method's ``config()`` is recorded in ``model.spec["training"]``.
+    """
+    if not isinstance(model, Model):
+        raise TypeError(f"fit: expected an advlab Model (see advlab.models.build/wrap), got {type(model).__name__}")
+    if not model.differentiable:
+        raise ValueError("fit: a black-box model cannot be trained")
+    for name, value in {"epochs": epochs, "batch_size": batch_size}.items():
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"fit: {name} must be a positive integer, got {value!r}")
+    if lr <= 0:
+        raise ValueError(f"fit: lr must be positive, got {lr}")
+    method = method or StandardTraining()
+    schedule = check_schedule(schedule or method.default_schedule or "constant")
+    x_train, y_train, *test = _as_arrays(data)
+    x_test, y_test = test if test else (x_train[:0], y_train[:0])
+    _validate(model, x_train, y_train, "training data")
+    _validate(model, x_test, y_test, "test data")
+    if resume and checkpoint_dir is None:
+        raise ValueError("fit: resume=True needs checkpoint_dir")
+
+    dev = resolve_device(device)
+    model.to(dev)
+    opt = _make_optimizer(optimizer, model.parameters(), lr, momentum, weight_decay)
+    config = {
+        "method": method.config(),
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "optimizer": optimizer,
+        "lr": lr,
+        "schedule": schedule,
+        "weight_decay": weight_decay,
+        "seed": seed,
+    }
+    history = History(config=config)
+    start_epoch = 0
+    ckpt = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
+    torch.manual_seed(seed)
+    if resume and ckpt is not None and ckpt.exists():
+        start_epoch = _restore(ckpt, model, opt, history, config, dev)
+        echo(f"resuming from {ckpt} after epoch {start_epoch}", quiet)
+
+    steps_per_epoch = -(-len(x_train) // batch_size)
+    total_steps = steps_per_epoch * epochs
+    if start_epoch == 0:
+        for cb in callbacks:
+            cb(FitState(0, model, history))
+    with progress(quiet) as bar:
+        for epoch in range(start_epoch + 1, epochs + 1):
+            task = bar.add_task(f"epoch {epoch}/{epochs}", total=steps_per_epoch, info="")
+            t0 = time.perf_counter()
+            order = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+            model.train()
+            loss_sum, correct, seen = 0.0, 0, 0
+            for i in range(steps_per_epoch):
+                step = (epoch - 1) * steps_per_epoch + i
+                lr_now = lr_at(schedule, lr, step / total_steps)
+                for group in opt.param_groups:
+                    group["lr"] = lr_now
+                idx = order[i * batch_size : (i + 1) * batch_size]
+                xb, yb = x_train[idx].to(dev), y_train[idx].to(dev)
+                out = method.batch_loss(model, xb, yb)
+                if not torch.isfinite(out.loss):
+                    raise FloatingPointError(f"fit: loss became {out.loss.item()} at epoch {epoch}, step {i}; lower the learning rate")
+                opt.zero_grad(set_to_none=True)
+                out.loss.backward()
+                opt.step()
+                loss_sum += out.loss.item() * len(idx)
+                correct += (out.logits.argmax(1) == yb).sum().item()
+                seen += len(idx)
+                bar.update(task, advance=1, info=f"loss {loss_sum / seen:.4f} acc {correct / seen:.3f}")
+            model.eval()
+            test_acc = evaluate_accuracy(model, x_test, y_test) if len(x_test) else None
+            record = EpochRecord(epoch, loss_sum / seen, correct / seen, test_acc, lr_now, time.perf_counter() - t0)
+            history.epochs.append(record)
+            test_txt = f", test acc {test_acc:.4f}" if test_acc is not None else ""
+            bar.update(task, info=f"loss {record.loss:.4f} acc {record.train_accuracy:.3f}{test_txt}")
+            if ckpt is not None:
+                save_checkpoint(ckpt, model, opt, epoch, {"history": history.to_json(), "config": config})
+            for cb in callbacks:
+                cb(FitState(epoch, model, history))
+    model.eval()
+    model.spec["training"] = {**method.config(), **{k: v for k, v in config.items() if k != "method"}}
+    return history
+
+
+def _restore(
+    ckpt: Path, model: Model, opt: torch.optim.Optimizer, history: History, config: dict[str, Any], dev: torch.device
+) -> int:
+    state, opt_state, rng, meta = load_checkpoint(ckpt)
+    saved = meta.get("config", {})
+    differs = {k for k in ("method", "batch_size", "optimizer", "seed") if saved.get(k) != config.get(k)}
+    if differs:
+        raise ValueError(
+            f"resume: checkpoint {ckpt} was made with different settings ({sorted(differs)}): "
+            f"saved {json.dumps({k: saved.get(k) for k in differs})}; start a new run or use the same settings"
+        )
+    try:
+        model.net.load_state_dict({k[len("net.") :]: v for k, v in state.items()})
+    except RuntimeError as exc:
+        raise ValueError(f"resume: checkpoint {ckpt} does not fit this model: {exc}") from exc
+    opt.load_state_dict(opt_state)
+    torch.set_rng_state(rng)
+    history.epochs[:] = History.from_json(meta["history"]).epochs
+    model.to(dev)
+    return int(meta["epoch"])

@@ -1,0 +1,83 @@
+"""Training methods: the per-batch loss that ``fit`` minimises.
+
+``fit`` knows nothing about how a loss is made; a method object does. New
+methods (adversarial training, mixup, noise controls…) subclass
+``TrainingMethod`` and register a name for the CLI; ``fit`` stays unchanged.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+
+from advlab.models.model import Model
+
+
+@dataclass
+class BatchLoss:
+    """The scalar loss to minimise and the logits to report training accuracy from."""
+
+    loss: torch.Tensor
+    logits: torch.Tensor
+
+
+class TrainingMethod(ABC):
+    """One training objective. ``config()`` is recorded in the trained model's spec."""
+
+    name: ClassVar[str] = "abstract"
+    #: learning-rate schedule the method's paper uses, when the user asks for none.
+    default_schedule: ClassVar[str | None] = None
+
+    @abstractmethod
+    def batch_loss(self, model: Model, x: torch.Tensor, y: torch.Tensor) -> BatchLoss:
+        """Loss on one batch; ``model`` is in train mode and ``x`` on its device."""
+
+    def params(self) -> dict[str, Any]:
+        return {}
+
+    def config(self) -> dict[str, Any]:
+        return {"method": self.name, **self.params()}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"{type(self).__name__}({args})"
+
+
+class StandardTraining(TrainingMethod):
+    """Cross-entropy on clean inputs."""
+
+    name = "standard"
+
+    def batch_loss(self, model: Model, x: torch.Tensor, y: torch.Tensor) -> BatchLoss:
+        logits = model(x)
+        return BatchLoss(F.cross_entropy(logits, y), logits)
+
+
+_METHODS: dict[str, Callable[..., TrainingMethod]] = {}
+
+
+def register_method(name: str, factory: Callable[..., TrainingMethod]) -> None:
+    _METHODS[name] = factory
+
+
+def method_names() -> list[str]:
+    return sorted(_METHODS)
+
+
+def make_method(name: str, **kwargs: Any) -> TrainingMethod:
+    """Build a registered method by name; options the method does not take are ignored if None."""
+    if name not in _METHODS:
+        raise ValueError(f"unknown training method {name!r}; expected one of {method_names()}")
+    kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    try:
+        return _METHODS[name](**kwargs)
+    except TypeError as exc:
+        raise ValueError(f"training method {name!r}: {exc}") from exc
+
+
+register_method("standard", StandardTraining)
