@@ -1,0 +1,94 @@
+"""Download one file from a list of mirrors, checksum it, and move it into place atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.error import URLError
+from typing import TYPE_CHECKING
+from urllib.request import Request, urlopen
+
+from advlab.data import checksum
+from advlab.data.errors import DatasetError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+_CHUNK = 1 << 20
+_TIMEOUT_S = 60
+_USER_AGENT = "advlab (+https://github.com/advlab)"
+
+
+def _progress(total: int | None, description: str, quiet: bool) -> tuple[Progress, TaskID]:
+    # imported here: rich costs import time that loading embedded data never needs
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    # stderr keeps stdout clean for results printed by the CLI
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=quiet,
+        transient=False,
+    )
+    task = progress.add_task(description, total=total)
+    return progress, task
+
+
+def _fetch_one(url: str, dest: Path, md5: str, size: int | None, quiet: bool) -> None:
+    """Stream ``url`` to a temporary file beside ``dest``; rename it only once its md5 matches."""
+    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    tmp = Path(tmp_name)
+    try:
+        h = hashlib.md5(usedforsecurity=False)
+        request = Request(url, headers={"User-Agent": _USER_AGENT})
+        with os.fdopen(fd, "wb") as out, urlopen(request, timeout=_TIMEOUT_S) as resp:
+            length = resp.headers.get("Content-Length") if getattr(resp, "headers", None) else None
+            total = int(length) if length and str(length).isdigit() else size
+            progress, task = _progress(total, dest.name, quiet)
+            with progress:
+                while chunk := resp.read(_CHUNK):
+                    out.write(chunk)
+                    h.update(chunk)
+                    progress.advance(task, len(chunk))
+            out.flush()
+            os.fsync(out.fileno())
+        actual = h.hexdigest()
+        if actual != md5:
+            raise DatasetError(f"md5 checksum mismatch: expected {md5}, got {actual} ({tmp.stat().st_size} bytes)")
+        os.replace(tmp, dest)
+    except BaseException:
+        # never leave a half-written file behind, whatever stopped us (even Ctrl-C)
+        tmp.unlink(missing_ok=True)
+        raise
+    checksum.remember(dest, md5)
+
+
+def download(urls: Sequence[str], dest: Path, md5: str, size: int | None = None, *, quiet: bool = False) -> None:
+    """Fetch ``dest`` from the first of ``urls`` that serves the right bytes.
+
+    Raises :class:`DatasetError` listing each mirror's failure when none does.
+    """
+    failures: list[str] = []
+    for url in urls:
+        try:
+            _fetch_one(url, dest, md5, size, quiet)
+            return
+        except (URLError, OSError, DatasetError, ValueError) as exc:  # URLError/HTTPError are OSErrors
+            reason = getattr(exc, "reason", None) or exc
+            failures.append(f"  {url}: {reason}")
+    raise DatasetError(f"could not download {dest.name}:\n" + "\n".join(failures))

@@ -1,0 +1,18 @@
+"""Shared fixtures for the whole test suite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+# ../shared/data beside the repository root: canonical MNIST and Fashion-MNIST files
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir() -> Path:
+    """The folder holding mnist/ and fashion-mnist/ canonical files; skips the test when absent."""
+    if not (SHARED_DATA / "mnist").is_dir():
+        pytest.skip(f"canonical dataset files not found in {SHARED_DATA}")
+    return SHARED_DATA
