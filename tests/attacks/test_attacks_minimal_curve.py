@@ -1,0 +1,82 @@
+"""Minimisation attacks answer a whole accuracy-versus-ε curve from one run per batch."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from advlab.attacks import DDN, FMN, CarliniWagner, attack_names
+from advlab.attacks.base import EPS_TOL
+from advlab.data import load
+from advlab.models import build
+from advlab.train import fit
+
+ATTACKS = {
+    "fmn-l2": lambda: FMN(norm="l2", steps=50),
+    "fmn-linf": lambda: FMN(norm="linf", steps=50),
+    "fmn-l0": lambda: FMN(norm="l0", steps=50),
+    "ddn": lambda: DDN(steps=50),
+    "cw": lambda: CarliniWagner(steps=50, lr=0.1, binary_search_steps=4, initial_const=0.1),
+}
+EPS = {"l2": [0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0], "linf": [0.0, 0.05, 0.1, 0.15, 0.2, 0.3], "l0": [0, 1, 2, 3, 5, 8]}
+
+
+@pytest.fixture(scope="module")
+def digits_mlp():
+    ds = load("digits")
+    model = build("mlp", input_shape=ds.input_shape, classes=ds.class_names, widths=[32])
+    fit(model, ds, epochs=8, lr=3e-3, quiet=True)
+    return model, ds.x_test[:30], ds.y_test[:30]
+
+
+def _counting_runs(attack):
+    """Wrap the instance's ``run`` so the test can count how often the base calls it."""
+    calls = []
+    inner = attack.run
+
+    def run(model, x, y, **kwargs):
+        calls.append(len(x))
+        return inner(model, x, y, **kwargs)
+
+    attack.run = run
+    return calls
+
+
+@pytest.mark.parametrize("name", list(ATTACKS))
+def test_curve_from_one_run_per_batch(digits_mlp, name):
+    model, x, y = digits_mlp
+    attack = ATTACKS[name]()
+    eps = EPS[attack.norm.name]
+    calls = _counting_runs(attack)
+    result = attack(model, x, y, eps=eps, batch_size=12, seed=0)
+    assert calls == [12, 12, 6]  # one run per batch, not one per ε
+
+    acc = result.robust_accuracy
+    assert acc.shape == (len(eps),)
+    assert torch.all(acc[1:] <= acc[:-1])  # non-increasing in ε
+    correct = result.clean_predictions == y
+    assert acc[0].item() == pytest.approx(correct.float().mean().item())
+    for k, e in enumerate(eps):
+        # Robust at ε exactly when the minimal adversarial lies farther than ε (or none was found).
+        expected = (correct & (result.min_distances > e + EPS_TOL)).float().mean().item()
+        assert acc[k].item() == pytest.approx(expected)
+        within = result.distances[attack.norm.name][k]
+        assert (within[result.success[k]] <= e + 1e-5).all()
+    assert acc[-1] < acc[0]
+
+
+def test_curve_agrees_with_the_minimal_run(digits_mlp):
+    model, x, y = digits_mlp
+    minimal = FMN(norm="l2", steps=50)(model, x, y, seed=0)
+    curve = FMN(norm="l2", steps=50)(model, x, y, eps=[0.5, 1.0], seed=0)
+    assert minimal.eps is None and minimal.num_eps == 1
+    assert torch.equal(minimal.min_distances, curve.min_distances)
+    # At each ε the result is the minimal adversarial where it fits, else the clean input.
+    for k, e in enumerate([0.5, 1.0]):
+        fits = (minimal.min_distances <= e + EPS_TOL).reshape(-1, 1, 1, 1)
+        assert torch.equal(curve.adversarials[k], torch.where(fits, minimal.adversarials[0], x))
+
+
+def test_minimisation_attacks_are_registered():
+    assert {"cw", "ddn", "fmn"} <= set(attack_names())
+    assert all(cls.minimization for cls in (CarliniWagner, DDN, FMN))
