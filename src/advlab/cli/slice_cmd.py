@@ -1,0 +1,277 @@
+"""``advlab slice|church|profile RUN …`` and ``advlab animate MODEL --data NAME …``: decision-region pictures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from advlab.cli.options import data_dir_option, device_option, friendly_errors, parse_list, parse_options, quiet_option, seed_option
+
+_DEFAULT_EPS = {"linf": 0.1, "l2": 1.5, "l1": 10.0, "l0": 10.0}
+_FORMATS = {".png", ".svg", ".pdf"}
+
+attack_option = click.option("--attack", "attack_name", default="pgd", show_default=True, help="Attack making the adversarial b (or 'gradient' for church).")
+norm_option = click.option("--norm", default=None, help="linf, l2, l1 (default: the attack's own).")
+eps_option = click.option("--eps", type=float, default=None, help="Attack size (default: 0.1 in L∞, 1.5 in L2, 10 in L1; none for minimisation attacks).")
+steps_option = click.option("--steps", type=int, default=None, help="Iterations, for iterative attacks.")
+attack_options = click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="Extra attack option, e.g. restarts=3.")
+third_option = click.option(
+    "--third", default="random-image", show_default=True,
+    help="Third point: grey, random-image, random-perturbation, attack:NAME, seed:K, model:RUN, image:INDEX.",
+)
+size_option = click.option("--size", type=float, default=None, help="Size of a random-perturbation third point (in --perturbation-norm).")
+pnorm_option = click.option("--perturbation-norm", default="l2", show_default=True, help="Norm of a random-perturbation third point.")
+
+
+def _attack(name: str, norm: str | None, steps: int | None, options: tuple[str, ...], eps: float | None) -> tuple[Any, float | None]:
+    from advlab.attacks import make_attack
+
+    atk = make_attack(name, norm=norm, steps=steps, **parse_options(options))
+    if eps is None and not atk.minimization:
+        eps = _DEFAULT_EPS.get(atk.norm.name, 0.1)
+    return atk, eps
+
+
+def _load(run_path: str, device: str | None, data_dir: str | None, quiet: bool) -> tuple[Any, Any, Any]:
+    from advlab.device import resolve_device
+    from advlab.runs import open_run
+
+    run = open_run(run_path)
+    model = run.load_model().to(resolve_device(device))
+    ds = run.load_data(data_dir, quiet=quiet)
+    if len(ds.x_test) == 0:
+        raise ValueError(f"run {run.path}: its dataset has no test split to draw images from")
+    return run, model, ds
+
+
+def _image(ds: Any, index: int) -> Any:
+    if not -len(ds.x_test) <= index < len(ds.x_test):
+        raise ValueError(f"--index {index} is out of range: the test set has {len(ds.x_test)} inputs")
+    return ds.x_test[index]
+
+
+def _out_path(out: str | None, default: Path) -> Path:
+    path = Path(out) if out else default
+    if path.suffix.lower() not in _FORMATS:
+        raise ValueError(f"--out must end in {', '.join(sorted(_FORMATS))}, got {path.name!r}")
+    return path
+
+
+def _save(fig: Any, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    from advlab._io import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=path.suffix[1:].lower(), dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _third(strategy: str, model: Any, a: Any, b: Any, atk: Any, eps: float | None, ds: Any, seed: int, size: float | None,
+           pnorm: str) -> Any:
+    from advlab.viz.third_points import third_point
+
+    return third_point(strategy, model, a, b, attack=atk, eps=eps, data=ds, seed=seed, size=size, norm=pnorm)
+
+
+def _prediction_line(model: Any, points: dict[str, Any]) -> str:
+    import torch
+
+    probs = model.predict_proba(torch.stack(list(points.values()))).cpu()
+    conf, pred = probs.max(dim=1)
+    return ", ".join(f"{n}: {model.classes[int(k)]} ({float(p):.2f})" for n, k, p in zip(points, pred, conf))
+
+
+@click.command("slice")
+@click.argument("run_path", metavar="RUN", type=click.Path(exists=True))
+@click.option("--index", type=int, default=0, show_default=True, help="Test image a.")
+@attack_option
+@norm_option
+@eps_option
+@steps_option
+@attack_options
+@third_option
+@size_option
+@pnorm_option
+@click.option("--resolution", type=int, default=256, show_default=True, help="Pixels per side.")
+@click.option("--zoom", type=float, default=None, help="Magnify around the midpoint of a and b (local view).")
+@click.option("--out", default=None, help="Picture file .png/.svg/.pdf (default: RUN/slices/slice-INDEX.png).")
+@seed_option
+@device_option
+@data_dir_option
+@quiet_option
+@friendly_errors
+def slice_cmd(run_path: str, index: int, attack_name: str, norm: str | None, eps: float | None, steps: int | None,
+              options: tuple[str, ...], third: str, size: float | None, perturbation_norm: str, resolution: int,
+              zoom: float | None, out: str | None, seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
+    """The slice of the input box through test image a, its adversarial b and a third point c."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from advlab.viz import SliceDisplay, compute_slice, component_counts
+    from advlab.viz.third_points import adversarial_of
+
+    run, model, ds = _load(run_path, device, data_dir, quiet)
+    path = _out_path(out, run.path / "slices" / f"slice-{index}.png")
+    a = _image(ds, index)
+    atk, eps = _attack(attack_name, norm, steps, options, eps)
+    b = adversarial_of(model, a, atk, eps=eps, seed=seed)
+    c = _third(third, model, a, b, atk, eps, ds, seed, size, perturbation_norm).to(a.dtype)
+    data = compute_slice(model, a, b, c, resolution=resolution, zoom=zoom, quiet=quiet)
+    title = f"{atk.name} ({atk.norm.name}{'' if eps is None else f', ε = {eps:g}'}), third point: {third}"
+    fig = SliceDisplay(data).plot(title=title, images=(a.cpu(), b.cpu(), c.cpu())).figure_
+    click.echo(_prediction_line(model, {"a": a, "b": b, "c": c}))
+    counts = {k: v for k, v in component_counts(data).items() if v}
+    click.echo(f"inside H: {100 * data.feasible.mean():.1f}% of the rectangle; class regions (4-connected components): {counts}")
+    click.echo(f"wrote {_save(fig, path)}")
+
+
+@click.command("church")
+@click.argument("run_path", metavar="RUN", type=click.Path(exists=True))
+@click.option("--indices", default="0,1,2,3", show_default=True, help="Comma-separated test images (one row each).")
+@attack_option
+@norm_option
+@eps_option
+@steps_option
+@attack_options
+@click.option("--kinds", default="adversarial,random,targeted", show_default=True, help="Window kinds (columns).")
+@click.option("--radius", type=float, default=None, help="Window half-width, L2 (default: twice the median adversarial distance).")
+@click.option("--resolution", type=int, default=48, show_default=True, help="Pixels per window side.")
+@click.option("--outside", type=click.Choice(["grey", "faded"]), default="faded", show_default=True,
+              help="Outside H: grey, or the model's labels faded.")
+@click.option("--out", default=None, help="Picture file (default: RUN/slices/church.png).")
+@seed_option
+@device_option
+@data_dir_option
+@quiet_option
+@friendly_errors
+def church(run_path: str, indices: str, attack_name: str, norm: str | None, eps: float | None, steps: int | None,
+           options: tuple[str, ...], kinds: str, radius: float | None, resolution: int, outside: str, out: str | None,
+           seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
+    """Church-window grid: small slices centred on test images along adversarial and random directions."""
+    import matplotlib
+    import torch
+
+    matplotlib.use("Agg")
+    from advlab.viz import ChurchDisplay, compute_church_windows
+
+    run, model, ds = _load(run_path, device, data_dir, quiet)
+    path = _out_path(out, run.path / "slices" / "church.png")
+    idx = parse_list(indices, int) or []
+    if not idx:
+        raise ValueError("--indices must name at least one test image")
+    x = torch.stack([_image(ds, i) for i in idx])
+    if attack_name == "gradient":
+        atk, eps = "gradient", None
+    else:
+        atk, eps = _attack(attack_name, norm, steps, options, eps)
+    data = compute_church_windows(model, x, ds.y_test[idx], attack=atk, eps=eps, kinds=parse_list(kinds) or (),
+                                  radius=radius, resolution=resolution, seed=seed)
+    click.echo(f"{len(idx)} images × {len(data.kinds)} windows, half-width {data.radius:.3g} (L2); "
+               f"inside H: {100 * data.feasible.mean():.1f}% of the window pixels")
+    click.echo(f"wrote {_save(ChurchDisplay(data).plot(outside=outside).figure_, path)}")
+
+
+@click.command("profile")
+@click.argument("run_path", metavar="RUN", type=click.Path(exists=True))
+@click.option("--index", type=int, default=0, show_default=True, help="Test image a.")
+@attack_option
+@norm_option
+@eps_option
+@steps_option
+@attack_options
+@third_option
+@size_option
+@pnorm_option
+@click.option("--points", type=int, default=200, show_default=True, help="Samples per side of the triangle.")
+@click.option("--log", "log_scale", is_flag=True, help="Logarithmic probability axis.")
+@click.option("--out", default=None, help="Picture file (default: RUN/slices/profile-INDEX.png).")
+@seed_option
+@device_option
+@data_dir_option
+@quiet_option
+@friendly_errors
+def profile(run_path: str, index: int, attack_name: str, norm: str | None, eps: float | None, steps: int | None,
+            options: tuple[str, ...], third: str, size: float | None, perturbation_norm: str, points: int, log_scale: bool,
+            out: str | None, seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
+    """Every class's probability along a → b → c → a (a = test image, b = its adversarial, c = third point)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from advlab.viz import ProfileDisplay, compute_profiles
+    from advlab.viz.third_points import adversarial_of
+
+    run, model, ds = _load(run_path, device, data_dir, quiet)
+    path = _out_path(out, run.path / "slices" / f"profile-{index}.png")
+    a = _image(ds, index)
+    atk, eps = _attack(attack_name, norm, steps, options, eps)
+    b = adversarial_of(model, a, atk, eps=eps, seed=seed)
+    c = _third(third, model, a, b, atk, eps, ds, seed, size, perturbation_norm)
+    data = compute_profiles(model, a, b, c, points=points)
+    for k, side in enumerate(("a → b", "b → c", "c → a")):
+        click.echo(f"{side}: predicted class changes {data.class_changes(k)} time(s)")
+    fig = ProfileDisplay(data).plot(log=log_scale, title=f"{atk.name} adversarial, third point: {third}").figure_
+    click.echo(f"wrote {_save(fig, path)}")
+
+
+@click.command("animate")
+@click.argument("model_name", metavar="MODEL")
+@click.option("--data", "data_name", required=True, help="Dataset name (see `advlab data list`).")
+@click.option("--epochs", type=int, default=5, show_default=True)
+@click.option("--index", type=int, default=0, show_default=True, help="Test image a.")
+@click.option("--other", type=int, default=None, help="Test image b (default: the first of another class than a).")
+@third_option
+@size_option
+@pnorm_option
+@click.option("--resolution", type=int, default=96, show_default=True)
+@click.option("--limit-train", type=int, default=None, help="Use only the first N training inputs.")
+@click.option("--batch-size", type=int, default=128, show_default=True)
+@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--fps", type=float, default=2.0, show_default=True)
+@click.option("--option", "model_options", multiple=True, metavar="KEY=VALUE", help="Model option, e.g. widths=[64].")
+@click.option("--out", default="train.gif", show_default=True, help="Animation file: .gif, or .mp4 when ffmpeg is installed.")
+@seed_option
+@device_option
+@data_dir_option
+@quiet_option
+@friendly_errors
+def animate(model_name: str, data_name: str, epochs: int, index: int, other: int | None, third: str, size: float | None,
+            perturbation_norm: str, resolution: int,
+            limit_train: int | None, batch_size: int, lr: float, fps: float, model_options: tuple[str, ...], out: str,
+            seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
+    """Train MODEL on a dataset and record one fixed slice (a, b = two test images, c) after every epoch."""
+    import torch
+
+    from advlab import data as data_mod
+    from advlab.models import build, family
+    from advlab.train import fit
+    from advlab.viz import SliceRecorder
+    from advlab.viz.third_points import third_point
+
+    path = Path(out)
+    if path.suffix.lower() not in {".gif", ".mp4"}:
+        raise ValueError(f"--out must end in .gif or .mp4, got {path.name!r}")
+    family(model_name)
+    ds = data_mod.load(data_name, data_dir=data_dir, quiet=quiet, limit_train=limit_train)
+    a = _image(ds, index)
+    if other is None:
+        others = torch.nonzero(ds.y_test != ds.y_test[index]).flatten()
+        if len(others) == 0:
+            raise ValueError("animate: the test set has a single class; pass --other")
+        other = int(others[0])
+    b = _image(ds, other)
+    torch.manual_seed(seed)
+    model = build(model_name, input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, **parse_options(model_options))
+    if third.split(":")[0] in {"attack", "seed", "model"}:
+        raise ValueError("animate: the third point must not depend on the model being trained (use grey, random-image, "
+                         "random-perturbation or image:INDEX)")
+    c = third_point(third, model, a, b, data=ds, seed=seed, size=size, norm=perturbation_norm)
+    recorder = SliceRecorder(a, b, c, resolution)
+    fit(model, ds, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device, callbacks=[recorder], quiet=quiet)
+    anim = recorder.animation()
+    anim.title = f"{model_name} on {data_name}: a = test {index}, b = test {other}, c = {third}"
+    written = anim.save_mp4(path, fps=fps) if path.suffix.lower() == ".mp4" else anim.save_gif(path, fps=fps)
+    click.echo(f"{len(recorder.frames)} frames (epochs 0..{epochs}); wrote {written}")
