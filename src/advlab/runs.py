@@ -47,6 +47,10 @@ class Run:
 
 
 def save_run(out: str | Path, model: Model, data_spec: dict[str, Any], history: dict[str, Any] | None = None, **extra: Any) -> Run:
+    """Write ``model.safetensors``, ``run.json`` (``data_spec``: ``data.load`` arguments incl. ``name``) and
+    ``history.json`` into ``out``, each atomically."""
+    if "name" not in data_spec:
+        raise ValueError(f"save_run: data_spec must name the dataset (a 'name' key), got {data_spec!r}")
     path = Path(out)
     path.mkdir(parents=True, exist_ok=True)
     save_model_file(model, path / MODEL_FILE)
@@ -62,9 +66,19 @@ def open_run(path: str | Path) -> Run:
     p = Path(path)
     if p.is_file() and p.suffix == ".safetensors":
         info_file = p.parent / RUN_FILE
-        info = json.loads(info_file.read_text()) if p.name == MODEL_FILE and info_file.is_file() else {}
+        info = _read_info(info_file) if p.name == MODEL_FILE and info_file.is_file() else {}
         return Run(p.parent, info, p.name)
     if not (p / MODEL_FILE).is_file():
         raise ValueError(f"{p} is not a run folder (no {MODEL_FILE}); train one with `advlab train MODEL --data NAME --out {p}`")
-    info = json.loads((p / RUN_FILE).read_text()) if (p / RUN_FILE).is_file() else {}
+    info = _read_info(p / RUN_FILE) if (p / RUN_FILE).is_file() else {}
     return Run(p, info)
+
+
+def _read_info(path: Path) -> dict[str, Any]:
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"run: {path} is unreadable or not JSON ({exc})") from exc
+    if not isinstance(info, dict):
+        raise ValueError(f"run: {path} should hold a JSON object, got {type(info).__name__}")
+    return info

@@ -16,6 +16,12 @@ _COMMANDS = [
     ("advlab.cli.train_cmd", "train"),
     ("advlab.cli.data_cmd", "data"),
     ("advlab.cli.models_cmd", "models"),
+    ("advlab.cli.attack_cmd", "attack"),
+    ("advlab.cli.attack_cmd", "transfer_cmd"),
+    ("advlab.cli.slice_cmd", "slice_cmd"),
+    ("advlab.cli.slice_cmd", "church"),
+    ("advlab.cli.slice_cmd", "profile"),
+    ("advlab.cli.slice_cmd", "animate"),
 ]
 
 

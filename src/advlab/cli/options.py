@@ -18,13 +18,14 @@ seed_option = click.option("--seed", type=int, default=0, show_default=True, hel
 
 
 def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Show ValueError/TypeError from the library as a one-line CLI error, not a traceback."""
+    """Show ValueError/TypeError (and a diverged training's FloatingPointError) from the library as a
+    one-line CLI error, not a traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, FloatingPointError) as exc:
             raise click.ClickException(str(exc)) from exc
 
     return wrapper

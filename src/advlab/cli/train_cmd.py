@@ -51,10 +51,13 @@ def train(model_name: str, data_name: str, classes: str | None, features: str | 
     import torch
 
     from advlab import data as data_mod
-    from advlab.models import build
+    from advlab.models import build, family
     from advlab.runs import save_run
     from advlab.train import fit, make_method
 
+    family(model_name)  # fail on an unknown model before loading (maybe downloading) the data
+    model_opts = parse_options(model_options)
+    training = make_method(method, eps=eps, **parse_options(method_options))
     data_spec: dict[str, Any] = {"name": data_name}
     if classes:
         data_spec["classes"] = parse_list(classes, _int_or_str)
@@ -64,12 +67,11 @@ def train(model_name: str, data_name: str, classes: str | None, features: str | 
         data_spec["limit_train"] = limit_train
     ds = data_mod.load(data_dir=data_dir, quiet=quiet, **data_spec)
     torch.manual_seed(seed)
-    model = build(model_name, input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, **parse_options(model_options))
-    training = make_method(method, eps=eps, **parse_options(method_options))
+    model = build(model_name, input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, **model_opts)
     out_dir = out or f"runs/{model_name}-{data_name}"
     history = fit(model, ds, method=training, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
                   schedule=schedule, seed=seed, device=device, checkpoint_dir=out_dir, resume=resume, quiet=quiet)
-    run = save_run(out_dir, model.cpu(), data_spec, history.to_json())
+    run = save_run(out_dir, model.cpu(), data_spec, history.to_json(), training=training.config())
     last = history.last
     if last is not None:
         click.echo(f"{model_name} on {data_name} [{training.name}]: train acc {last.train_accuracy:.4f}, "

@@ -24,8 +24,14 @@ class _ProbabilityFunction(nn.Module):
             raise ValueError(
                 f"black-box model: expected probabilities of shape {(x.shape[0], self.num_classes)}, got {probs.shape}"
             )
-        # log-probabilities are valid logits: softmax(log p) = p.
-        return torch.log(torch.as_tensor(probs, dtype=torch.float32).clamp_min(1e-30)).to(x.device)
+        bad = ~np.isfinite(probs) | (probs < 0)
+        if bad.any():
+            raise ValueError(
+                f"black-box model: expected finite, non-negative probabilities, got {int(bad.sum())} value(s) "
+                f"like {probs[bad][0]!r} (is the function returning logits?)"
+            )
+        # log-probabilities are valid logits: softmax(log p) = p (kept in float64, so p comes back exactly).
+        return torch.log(torch.as_tensor(probs).clamp_min(1e-300)).to(x.device)
 
 
 class BlackBoxModel(Model):

@@ -28,7 +28,12 @@ def save(model: Model, path: str | Path) -> Path:
             "save its torch weights yourself or build it from the zoo"
         )
     state = {k: v.detach().cpu().contiguous() for k, v in model.net.state_dict().items()}
-    meta = {SPEC_KEY: json.dumps(model.full_spec()), "format": FORMAT}
+    spec = model.full_spec()
+    spec.pop("dtype", None)  # the weights' actual dtype decides, not what the spec once said
+    if model.dtype != torch.float32:
+        # load() builds float32 nets; without this a float64 net would be silently rounded.
+        spec["dtype"] = str(model.dtype).removeprefix("torch.")
+    meta = {SPEC_KEY: json.dumps(spec), "format": FORMAT}
     with atomic_path(path) as tmp:
         save_file(state, str(tmp), metadata=meta)
     return Path(path)
@@ -50,6 +55,8 @@ def read_spec(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]
         spec = json.loads(meta[SPEC_KEY])
     except json.JSONDecodeError as exc:
         raise ValueError(f"load: {p} has a corrupt model spec: {exc}") from exc
+    if not isinstance(spec, dict):
+        raise ValueError(f"load: {p} has a corrupt model spec: expected a JSON object, got {type(spec).__name__}")
     return spec, tensors
 
 
@@ -59,13 +66,18 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> Model:
     missing = [k for k in ("family", "bounds", "classes", "input_shape") if k not in spec]
     if missing:
         raise ValueError(f"load: {path} has an incomplete spec (missing {missing})")
-    model = build(
-        spec["family"],
-        input_shape=spec["input_shape"],
-        classes=spec["classes"],
-        bounds=tuple(spec["bounds"]),
-        **spec.get("options", {}),
-    )
+    try:
+        model = build(
+            spec["family"],
+            input_shape=spec["input_shape"],
+            classes=spec["classes"],
+            bounds=tuple(spec["bounds"]),
+            **spec.get("options", {}),
+        )
+        dtype = _dtype(spec.get("dtype", "float32"))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"load: {path} has a spec this version cannot build: {exc}") from exc
+    model.net.to(dtype)
     try:
         model.net.load_state_dict(tensors, strict=True)
     except RuntimeError as exc:
@@ -73,3 +85,10 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> Model:
     extra = {k: v for k, v in spec.items() if k not in {"family", "options", "bounds", "classes", "input_shape"}}
     model.spec.update(extra)
     return model.to(map_location)
+
+
+def _dtype(name: Any) -> torch.dtype:
+    dtypes = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16, "bfloat16": torch.bfloat16}
+    if name not in dtypes:
+        raise ValueError(f"unknown dtype {name!r}; expected one of {sorted(dtypes)}")
+    return dtypes[name]

@@ -12,21 +12,23 @@ class Normalize(nn.Module):
     """(x − mean) / std as the model's first layer, so inputs stay in the bounds a human sees.
 
     ``mean``/``std`` are buffers (saved with the weights); scalars or one value per channel/feature.
+    Inputs are cast to the buffers' dtype, so a float64 network (e.g. an exact scikit-learn
+    conversion) accepts the float32 inputs every attack and picture uses.
     """
 
     def __init__(self, mean: float | Sequence[float] = 0.0, std: float | Sequence[float] = 1.0, ndim: int = 1):
         super().__init__()
         m = torch.as_tensor(mean, dtype=torch.float32)
         s = torch.as_tensor(std, dtype=torch.float32)
-        if (s <= 0).any():
-            raise ValueError(f"Normalize: std must be positive, got {s.tolist()}")
+        if not torch.isfinite(m).all() or not torch.isfinite(s).all() or (s <= 0).any():
+            raise ValueError(f"Normalize: expected finite mean and positive std, got mean={m.tolist()} std={s.tolist()}")
         # Per-channel values broadcast over the trailing spatial dims of an image.
         shape = (-1,) + (1,) * (ndim - 1) if m.ndim == 1 and ndim > 1 else m.shape
         self.register_buffer("mean", m.reshape(shape))
         self.register_buffer("std", s.reshape(shape))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) / self.std
+        return (x.to(self.mean.dtype) - self.mean) / self.std
 
 
 class Classifier(nn.Module):

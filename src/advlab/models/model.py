@@ -57,9 +57,19 @@ class Model(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
+    @property
+    def dtype(self) -> torch.dtype:
+        """Floating-point type of the weights (float32, or float64 for exact scikit-learn conversions)."""
+        for t in (*self.parameters(), *self.buffers()):
+            if t.is_floating_point():
+                return t.dtype
+        return torch.float32
+
     @torch.no_grad()
-    def logits(self, x: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
-        """Logits for any number of inputs, batched, without autograd, on the model's device."""
+    def _batched_logits(self, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+        """Logits in the network's own dtype (no rounding to float32 yet)."""
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         was_training = self.training
         self.eval()
         try:
@@ -68,10 +78,15 @@ class Model(nn.Module):
             self.train(was_training)
         if not out:
             return torch.empty(0, self.num_classes)
-        return torch.cat(out).float()
+        return torch.cat(out)
+
+    def logits(self, x: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
+        """Logits (float32) for any number of inputs, batched, without autograd, on the model's device."""
+        return self._batched_logits(x, batch_size).float()
 
     def predict_proba(self, x: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
-        return torch.softmax(self.logits(x, batch_size), dim=1)
+        # softmax before rounding to float32, so a float64 network keeps its exact probabilities.
+        return torch.softmax(self._batched_logits(x, batch_size), dim=1).float()
 
     def predict(self, x: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
         return self.logits(x, batch_size).argmax(dim=1)

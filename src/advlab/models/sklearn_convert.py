@@ -3,6 +3,8 @@
 The converted network reproduces ``predict_proba``: multinomial logistic
 regression is softmax(Wx + b); a binary model's sigmoid σ(z) equals
 softmax([0, z]), so binary models become two-logit networks with a zero row.
+The converted network keeps scikit-learn's float64 weights (``spec["dtype"]``):
+rounding them to float32 would move probabilities by up to ~1e-6.
 """
 
 from __future__ import annotations
@@ -30,9 +32,16 @@ def _binary_as_two_logits(w: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def _set_linear(layer: torch.nn.Linear, w: np.ndarray, b: np.ndarray) -> None:
+    w_t = torch.as_tensor(np.asarray(w, dtype=np.float64))
+    b_t = torch.as_tensor(np.asarray(b, dtype=np.float64))
+    if tuple(w_t.shape) != tuple(layer.weight.shape) or tuple(b_t.shape) != tuple(layer.bias.shape):
+        raise ValueError(
+            f"conversion: expected weights {tuple(layer.weight.shape)} and bias {tuple(layer.bias.shape)}, "
+            f"got {tuple(w_t.shape)} and {tuple(b_t.shape)}"
+        )
     with torch.no_grad():
-        layer.weight.copy_(torch.as_tensor(w, dtype=torch.float32))
-        layer.bias.copy_(torch.as_tensor(b, dtype=torch.float32))
+        layer.weight.copy_(w_t)
+        layer.bias.copy_(b_t)
 
 
 def convert_sklearn(clf: Any, *, bounds: Any, classes: Any = None) -> Model:
@@ -47,6 +56,7 @@ def convert_sklearn(clf: Any, *, bounds: Any, classes: Any = None) -> Model:
     d = int(clf.n_features_in_)
     if isinstance(clf, LogisticRegression):
         model = build("softmax", input_shape=(d,), classes=names, bounds=bounds)
+        model.net.double()
         w, b = clf.coef_, np.atleast_1d(clf.intercept_)
         if len(names) == 2:
             w, b = _binary_as_two_logits(w, b)
@@ -54,6 +64,7 @@ def convert_sklearn(clf: Any, *, bounds: Any, classes: Any = None) -> Model:
     elif isinstance(clf, MLPClassifier):
         widths = [int(c.shape[1]) for c in clf.coefs_[:-1]]
         model = build("mlp", input_shape=(d,), classes=names, bounds=bounds, widths=widths, activation=clf.activation)
+        model.net.double()
         linears = [m for m in model.net.features if isinstance(m, torch.nn.Linear)]
         for layer, w, b in zip(linears, clf.coefs_[:-1], clf.intercepts_[:-1], strict=True):
             _set_linear(layer, w.T, b)
@@ -67,6 +78,7 @@ def convert_sklearn(clf: Any, *, bounds: Any, classes: Any = None) -> Model:
             "or MLPClassifier (wrap any other classifier as a black box: wrap(clf.predict_proba, ...))"
         )
     model.spec["converted_from"] = f"sklearn.{type(clf).__name__}"
+    model.spec["dtype"] = "float64"
     _verify(clf, model)
     return model
 
@@ -75,8 +87,9 @@ def _verify(clf: Any, model: Model, n: int = 256) -> None:
     """Refuse a conversion that does not reproduce predict_proba (e.g. an unusual configuration)."""
     gen = torch.Generator().manual_seed(0)
     x = model.bounds.uniform(n, model.input_shape, gen)
-    ours = model.predict_proba(x).double().numpy()
+    with torch.no_grad():
+        ours = torch.softmax(model.eval()(x), dim=1).double().numpy()
     theirs = clf.predict_proba(x.double().numpy())
     err = float(np.abs(ours - theirs).max())
-    if err > 1e-5:
+    if err > 1e-8:
         raise ValueError(f"conversion of {type(clf).__name__} is not exact (max probability error {err:.2e})")

@@ -1,5 +1,6 @@
 """Training: one ``fit`` loop and pluggable training methods."""
 
+from advlab.train.adversarial import FastFGSM, FGSMAdversarial, PGDAdversarial
 from advlab.train.fit import EpochRecord, FitState, History, evaluate_accuracy, fit
 from advlab.train.methods import (
     BatchLoss,
@@ -9,14 +10,22 @@ from advlab.train.methods import (
     method_names,
     register_method,
 )
+from advlab.train.regularizers import L1WeightDecay, Mixup, SignNoise, UniformNoise
 
 __all__ = [
     "BatchLoss",
     "EpochRecord",
+    "FGSMAdversarial",
+    "FastFGSM",
     "FitState",
     "History",
+    "L1WeightDecay",
+    "Mixup",
+    "PGDAdversarial",
+    "SignNoise",
     "StandardTraining",
     "TrainingMethod",
+    "UniformNoise",
     "evaluate_accuracy",
     "fit",
     "make_method",

@@ -49,16 +49,23 @@ def save_checkpoint(
 
 
 def load_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any], torch.Tensor, dict[str, Any]]:
-    """Return (model state, optimizer state, cpu RNG state, metadata)."""
+    """Return (model state, optimizer state, cpu RNG state, metadata); ValueError if unreadable."""
     try:
         with safe_open(str(path), framework="pt") as f:
             meta_raw = (f.metadata() or {}).get("advlab_checkpoint")
             tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError) as exc:
+    except (SafetensorError, OSError, ValueError) as exc:
         raise ValueError(f"resume: checkpoint {path} is unreadable (truncated or corrupt?): {exc}") from exc
     if meta_raw is None:
-        raise ValueError(f"resume: {path} is not an advlab training checkpoint")
-    meta = json.loads(meta_raw)
-    model_state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
-    opt_tensors = {k: v for k, v in tensors.items() if k.startswith("optim.")}
-    return model_state, _unflatten_optimizer(opt_tensors, meta["optimizer"]), tensors["rng.cpu"], meta
+        raise ValueError(f"resume: {path} is not an advlab training checkpoint (no 'advlab_checkpoint' metadata)")
+    try:
+        meta = json.loads(meta_raw)
+        model_state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
+        opt_tensors = {k: v for k, v in tensors.items() if k.startswith("optim.")}
+        optimizer = _unflatten_optimizer(opt_tensors, meta["optimizer"])
+        rng = tensors["rng.cpu"]
+        int(meta["epoch"])
+        meta["history"]["epochs"]
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"resume: checkpoint {path} is incomplete or corrupt ({type(exc).__name__}: {exc})") from exc
+    return model_state, optimizer, rng, meta

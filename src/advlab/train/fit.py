@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from advlab.data.dataset import Dataset
@@ -59,23 +61,68 @@ class FitState:
 Callback = Callable[[FitState], None]
 
 
-def _as_arrays(data: Dataset | Sequence[torch.Tensor]) -> tuple[torch.Tensor, ...]:
+OPTIMIZERS = ("adam", "sgd")
+#: settings a resumed run must share with its checkpoint (else it would not continue the same run).
+RESUME_MUST_MATCH = ("method", "batch_size", "optimizer", "lr", "momentum", "weight_decay", "schedule", "seed")
+
+
+def _as_arrays(data: Dataset | Sequence[Any]) -> tuple[torch.Tensor, ...]:
     if isinstance(data, Dataset):
         return data.x_train, data.y_train, data.x_test, data.y_test
     if isinstance(data, (tuple, list)) and len(data) in (2, 4):
-        return tuple(data)
+        return tuple(_as_tensor(a, i % 2 == 1) for i, a in enumerate(data))
     raise TypeError(
         f"fit: data must be an advlab Dataset or (x_train, y_train[, x_test, y_test]), got {type(data).__name__}"
+        + (f" of length {len(data)}" if isinstance(data, (tuple, list)) else "")
     )
 
 
+def _as_tensor(a: Any, labels: bool) -> torch.Tensor:
+    if isinstance(a, torch.Tensor):
+        return a
+    if isinstance(a, np.ndarray):
+        t = torch.from_numpy(a)
+        return t.long() if labels and not t.is_floating_point() else t.float() if not labels else t
+    raise TypeError(f"fit: expected torch tensors (or NumPy arrays) for the data, got {type(a).__name__}")
+
+
 def _validate(model: Model, x: torch.Tensor, y: torch.Tensor, what: str) -> None:
+    if not x.is_floating_point():
+        raise TypeError(f"fit: {what} inputs must be floating point, got dtype {x.dtype}")
+    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        raise TypeError(f"fit: {what} labels must be integer class indices, got dtype {y.dtype}")
+    if y.ndim != 1:
+        raise ValueError(f"fit: {what} labels must be one class index per input (shape (N,)), got {tuple(y.shape)}")
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"fit: {what} has {x.shape[0]} inputs but {y.shape[0]} labels")
     if tuple(x.shape[1:]) != model.input_shape:
         raise ValueError(f"fit: {what} inputs have shape {tuple(x.shape[1:])}, the model expects {model.input_shape}")
     if y.numel() and (y.min() < 0 or y.max() >= model.num_classes):
         raise ValueError(f"fit: {what} labels must be in 0..{model.num_classes - 1}, got {y.min().item()}..{y.max().item()}")
+    if not torch.isfinite(x).all():
+        raise ValueError(f"fit: {what} inputs contain NaN or inf")
+    if x.numel() and not model.bounds.contains(x).all():
+        raise ValueError(
+            f"fit: {what} inputs must lie inside the model's bounds {model.bounds!r} (normalisation belongs inside "
+            f"the model); got values in [{x.min().item():.4g}, {x.max().item():.4g}]"
+        )
+
+
+def _check_settings(epochs: Any, batch_size: Any, optimizer: Any, lr: Any, momentum: Any, weight_decay: Any) -> None:
+    for name, value in {"epochs": epochs, "batch_size": batch_size}.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"fit: {name} must be a positive integer, got {value!r}")
+    for name, value in {"lr": lr, "momentum": momentum, "weight_decay": weight_decay}.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+            raise ValueError(f"fit: {name} must be a finite number, got {value!r}")
+    if lr <= 0:
+        raise ValueError(f"fit: lr must be positive, got {lr}")
+    if not 0 <= momentum < 1:
+        raise ValueError(f"fit: momentum must be in [0, 1), got {momentum}")
+    if weight_decay < 0:
+        raise ValueError(f"fit: weight_decay must be >= 0, got {weight_decay}")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"fit: unknown optimizer {optimizer!r}; expected one of {list(OPTIMIZERS)}")
 
 
 def _make_optimizer(name: str, params: Any, lr: float, momentum: float, weight_decay: float) -> torch.optim.Optimizer:
@@ -83,7 +130,7 @@ def _make_optimizer(name: str, params: Any, lr: float, momentum: float, weight_d
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    raise ValueError(f"fit: unknown optimizer {name!r}; expected 'adam' or 'sgd'")
+    raise ValueError(f"fit: unknown optimizer {name!r}; expected one of {list(OPTIMIZERS)}")
 
 
 def evaluate_accuracy(model: Model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2048) -> float:
@@ -116,22 +163,25 @@ def fit(
     Each epoch ends with test accuracy and, with ``checkpoint_dir``, an atomic
     checkpoint; ``resume=True`` continues from it (same seed → same weights as
     an uninterrupted run). The method's ``config()`` is recorded in ``model.spec["training"]``.
+    A resumed run must use the same settings; ``epochs`` may grow under a constant schedule.
     """
     if not isinstance(model, Model):
         raise TypeError(f"fit: expected an advlab Model (see advlab.models.build/wrap), got {type(model).__name__}")
     if not model.differentiable:
-        raise ValueError("fit: a black-box model cannot be trained")
-    for name, value in {"epochs": epochs, "batch_size": batch_size}.items():
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"fit: {name} must be a positive integer, got {value!r}")
-    if lr <= 0:
-        raise ValueError(f"fit: lr must be positive, got {lr}")
+        raise ValueError("fit: a black-box model cannot be trained (it has no gradients)")
+    _check_settings(epochs, batch_size, optimizer, lr, momentum, weight_decay)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"fit: seed must be a non-negative integer, got {seed!r}")
+    if method is not None and not isinstance(method, TrainingMethod):
+        raise TypeError(f"fit: method must be a TrainingMethod (see advlab.train.make_method), got {type(method).__name__}")
     method = method or StandardTraining()
     schedule = check_schedule(schedule or method.default_schedule or "constant")
     x_train, y_train, *test = _as_arrays(data)
     x_test, y_test = test if test else (x_train[:0], y_train[:0])
     _validate(model, x_train, y_train, "training data")
     _validate(model, x_test, y_test, "test data")
+    if len(x_train) == 0:
+        raise ValueError("fit: the training data is empty")
     if resume and checkpoint_dir is None:
         raise ValueError("fit: resume=True needs checkpoint_dir")
 
@@ -144,16 +194,18 @@ def fit(
         "batch_size": batch_size,
         "optimizer": optimizer,
         "lr": lr,
+        "momentum": momentum,
         "schedule": schedule,
         "weight_decay": weight_decay,
         "seed": seed,
     }
+    data_info = {"n_train": len(x_train), "input_shape": list(model.input_shape)}
     history = History(config=config)
     start_epoch = 0
     ckpt = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
     torch.manual_seed(seed)
     if resume and ckpt is not None and ckpt.exists():
-        start_epoch = _restore(ckpt, model, opt, history, config, dev)
+        start_epoch = _restore(ckpt, model, opt, history, config, data_info, dev)
         echo(f"resuming from {ckpt} after epoch {start_epoch}", quiet)
 
     steps_per_epoch = -(-len(x_train) // batch_size)
@@ -166,9 +218,10 @@ def fit(
             task = bar.add_task(f"epoch {epoch}/{epochs}", total=steps_per_epoch, info="")
             t0 = time.perf_counter()
             order = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
-            model.train()
             loss_sum, correct, seen = 0.0, 0, 0
             for i in range(steps_per_epoch):
+                # every step: a method may have run an attack that switched the model to eval mode.
+                model.train()
                 step = (epoch - 1) * steps_per_epoch + i
                 lr_now = lr_at(schedule, lr, step / total_steps)
                 for group in opt.param_groups:
@@ -192,7 +245,7 @@ def fit(
             test_txt = f", test acc {test_acc:.4f}" if test_acc is not None else ""
             bar.update(task, info=f"loss {record.loss:.4f} acc {record.train_accuracy:.3f}{test_txt}")
             if ckpt is not None:
-                save_checkpoint(ckpt, model, opt, epoch, {"history": history.to_json(), "config": config})
+                save_checkpoint(ckpt, model, opt, epoch, {"history": history.to_json(), "config": config, "data": data_info})
             for cb in callbacks:
                 cb(FitState(epoch, model, history))
     model.eval()
@@ -201,22 +254,39 @@ def fit(
 
 
 def _restore(
-    ckpt: Path, model: Model, opt: torch.optim.Optimizer, history: History, config: dict[str, Any], dev: torch.device
+    ckpt: Path,
+    model: Model,
+    opt: torch.optim.Optimizer,
+    history: History,
+    config: dict[str, Any],
+    data_info: dict[str, Any],
+    dev: torch.device,
 ) -> int:
     state, opt_state, rng, meta = load_checkpoint(ckpt)
     saved = meta.get("config", {})
-    differs = {k for k in ("method", "batch_size", "optimizer", "seed") if saved.get(k) != config.get(k)}
+    config = json.loads(json.dumps(config))  # as the checkpoint stored it (tuples become lists)
+    differs = {k for k in RESUME_MUST_MATCH if saved.get(k) != config.get(k)}
+    if saved.get("epochs") != config["epochs"] and config["schedule"] != "constant":
+        differs.add("epochs")  # the schedule's shape depends on the total number of epochs
+    if meta.get("data", data_info) != data_info:
+        differs.add("data")
     if differs:
+        theirs = {k: (meta.get("data") if k == "data" else saved.get(k)) for k in sorted(differs)}
+        ours = {k: (data_info if k == "data" else config.get(k)) for k in sorted(differs)}
         raise ValueError(
-            f"resume: checkpoint {ckpt} was made with different settings ({sorted(differs)}): "
-            f"saved {json.dumps({k: saved.get(k) for k in differs})}; start a new run or use the same settings"
+            f"resume: checkpoint {ckpt} was made with different settings: saved {json.dumps(theirs)}, "
+            f"now {json.dumps(ours)}; use the same settings or start a new run (without resume)"
         )
+    done = int(meta["epoch"])
+    if done > config["epochs"]:
+        raise ValueError(f"resume: checkpoint {ckpt} is already at epoch {done}, beyond epochs={config['epochs']}")
     try:
-        model.net.load_state_dict({k[len("net.") :]: v for k, v in state.items()})
-    except RuntimeError as exc:
-        raise ValueError(f"resume: checkpoint {ckpt} does not fit this model: {exc}") from exc
-    opt.load_state_dict(opt_state)
-    torch.set_rng_state(rng)
-    history.epochs[:] = History.from_json(meta["history"]).epochs
+        model.net.load_state_dict({k.removeprefix("net."): v for k, v in state.items()})
+        opt.load_state_dict(opt_state)
+        torch.set_rng_state(rng)
+        epochs = History.from_json(meta["history"]).epochs
+    except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"resume: checkpoint {ckpt} does not fit this model or is corrupt: {exc}") from exc
+    history.epochs[:] = epochs
     model.to(dev)
-    return int(meta["epoch"])
+    return done
