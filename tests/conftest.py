@@ -16,3 +16,11 @@ def shared_data_dir() -> Path:
     if not (SHARED_DATA / "mnist").is_dir():
         pytest.skip(f"canonical dataset files not found in {SHARED_DATA}")
     return SHARED_DATA
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Test models are tiny: one thread avoids thread-sync overhead (5-10x on a busy 2-core machine)
+    # and makes float results independent of the machine's core count.
+    import torch
+
+    torch.set_num_threads(1)
