@@ -51,6 +51,11 @@ def test_directions_are_orthonormal_and_the_adversarial_lies_on_the_axis(setup):
     assert np.isnan(data.step[:, 1]).all() and (data.step[:, [0, 2]] > 0).all()
     assert (data.step[:, 0] <= 0.2 * 4 + 1e-6).all()  # PGD L∞ ε = 0.2 in 16 dims: L2 ≤ 0.8
     assert (data.targets != data.predictions).all()
+    # ☆ is adversarial exactly when the model's class at a + step·e₁ differs from the image's
+    assert data.fooled.shape == (2, 3) and not data.fooled[:, 1].any()
+    stars = x.reshape(2, -1).numpy()[:, None] + data.step[:, [0, 2], None] * data.directions[:, [0, 2], 0]
+    classes = model.predict(torch.as_tensor(stars, dtype=torch.float32).reshape(-1, *SHAPE)).numpy().reshape(2, 2)
+    np.testing.assert_array_equal(data.fooled[:, [0, 2]], classes != data.predictions[:, None])
 
 
 def test_default_radius_gradient_source_and_errors(setup):
@@ -74,3 +79,47 @@ def test_display_has_a_column_per_kind_plus_the_image(setup):
     assert ChurchDisplay(data).rgba(0, 0).shape == (9, 9, 4)
     with pytest.raises(ValueError, match="outside"):
         ChurchDisplay(data).rgba(0, 0, outside="pink")
+
+
+def _saturated_image() -> torch.Tensor:
+    """A 4×4 image like MNIST: half the pixels exactly at 0 or 1, the rest well inside."""
+    x = torch.tensor([0.0, 1.0, 0.4, 0.6, 0.0, 0.5, 1.0, 0.3, 0.7, 0.0, 0.0, 0.45, 1.0, 0.55, 0.0, 1.0])
+    return x.reshape(1, *SHAPE)
+
+
+def test_face_windows_stay_inside_h_for_a_saturated_image(setup):
+    model, _, _ = setup
+    x = _saturated_image()
+    at_bound = ((x == 0) | (x == 1)).reshape(-1).numpy()
+    face = compute_church_windows(model, x, attack="pgd", eps=0.1, resolution=9, radius=0.1)
+    assert face.face and face.feasible.mean() >= 0.95
+    assert np.abs(face.directions[..., at_bound]).max() == 0.0  # pixels at a bound never move
+    gram = np.einsum("nkid,nkjd->nkij", face.directions, face.directions)
+    np.testing.assert_allclose(gram, np.broadcast_to(np.eye(2), gram.shape), atol=1e-9)
+    # the adversarial within the face lies on the e₁ axis: a + step·e₁ keeps the saturated pixels
+    adv = x.reshape(-1).numpy() + face.step[0, 0] * face.directions[0, 0, 0]
+    np.testing.assert_array_equal(adv[at_bound], x.reshape(-1).numpy()[at_bound])
+    # the whole window fits inside H exactly up to inside_radius
+    assert (face.inside_radius > 0).all() and np.isfinite(face.inside_radius).all()
+    snug = compute_church_windows(model, x, attack="pgd", eps=0.1, resolution=9, radius=float(face.inside_radius.min()))
+    assert snug.feasible.all()
+
+
+def test_face_false_reproduces_the_unrestricted_windows(setup):
+    model, _, _ = setup
+    x = _saturated_image()
+    free = compute_church_windows(model, x, attack="pgd", eps=0.1, resolution=9, radius=0.1, face=False)
+    assert not free.face and free.feasible.mean() < 0.05  # any unrestricted direction leaves H on one side of a
+    assert (free.inside_radius == 0).all()
+    # on an interior image the face is all of H: both settings give the same windows
+    _, inner, data = setup
+    again = compute_church_windows(model, inner, torch.tensor([0, 1]), attack="pgd", eps=0.2, resolution=9, radius=0.15, face=False)
+    np.testing.assert_allclose(again.directions, data.directions)
+    np.testing.assert_array_equal(again.labels, data.labels)
+
+
+def test_face_needs_free_pixels(setup):
+    model, _, _ = setup
+    binary = (torch.arange(16) % 2).float().reshape(1, *SHAPE)
+    with pytest.raises(ValueError, match="face=False"):
+        compute_church_windows(model, binary, attack="gradient", resolution=5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -84,3 +85,65 @@ def test_bad_arguments_raise() -> None:
         SliceDisplay(data).plot(images=(a, b))
     with pytest.raises(TypeError):
         SliceDisplay("not data")  # type: ignore[arg-type]
+
+
+def _extents(disp: SliceDisplay) -> tuple[list, Any, Any]:
+    """After drawing: window extents of the thumbnails, the scale bar and the title (display pixels)."""
+    fig = disp.figure_
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    thumbs = [art.patch.get_window_extent(renderer) for art in disp.ax_.artists if isinstance(art, AnnotationBbox)]  # frames
+    bars = [art for art in disp.ax_.artists if type(art).__name__ == "AnchoredSizeBar"]
+    return thumbs, bars[0].get_window_extent(renderer) if bars else None, disp.ax_.title.get_window_extent(renderer)
+
+
+def _anchor_pixels(disp: SliceDisplay) -> np.ndarray:
+    return disp.ax_.transData.transform(disp.data.anchors)
+
+
+def test_thumbnails_of_coinciding_anchors_fan_out() -> None:
+    model, (a, _, c) = _image_model()
+    b = (a + 1e-3 * torch.randn(a.shape, generator=torch.Generator().manual_seed(2))).clamp(0, 1)  # b almost on a
+    disp = SliceDisplay(compute_slice(model, a, b, c, resolution=24)).plot(title="close")
+    thumbs, bar, _ = _extents(disp)
+    assert len(thumbs) == 3
+    for i in range(3):
+        for j in range(i + 1, 3):
+            assert not thumbs[i].overlaps(thumbs[j]), (thumbs[i], thumbs[j])
+    offsets = disp.thumbnail_offsets_
+    assert not np.allclose(offsets[0], offsets[1])  # a and b sit together: their thumbnails go different ways
+    for x, y in _anchor_pixels(disp):  # no thumbnail and no scale bar hides an anchor
+        assert not any(t.contains(x, y) for t in thumbs) and not bar.contains(x, y)
+
+
+def test_scale_bar_leaves_the_corner_that_holds_an_anchor() -> None:
+    from advlab.viz.slice_layout import scale_bar_corner
+
+    box, feasible = np.array([0.0, 0.0, 200.0, 150.0]), np.ones((10, 10), dtype=bool)
+    assert scale_bar_corner((50, 24), box, np.array([[100.0, 75.0]]), [], feasible) == "lower right"
+    assert scale_bar_corner((50, 24), box, np.array([[195.0, 2.0]]), [], feasible) == "lower left"
+    corner = scale_bar_corner((50, 24), box, np.array([[195.0, 2.0], [3.0, 3.0]]), [np.array([150, 120, 210, 170])], feasible)
+    assert corner == "upper left"
+    # in a picture: an image with saturated pixels puts a and b on the lower edge of the slice
+    torch.manual_seed(0)
+    model, (_, _, c) = _image_model()
+    a = (torch.rand(1, 6, 6, generator=torch.Generator().manual_seed(3)) > 0.5).float()
+    b = (a + 0.4 * (0.5 - a) * (torch.rand(1, 6, 6, generator=torch.Generator().manual_seed(4)) > 0.3)).clamp(0, 1)
+    disp = SliceDisplay(compute_slice(model, a, b, c, resolution=24)).plot()
+    _, bar, _ = _extents(disp)
+    assert not any(bar.contains(x, y) for x, y in _anchor_pixels(disp))
+
+
+def test_layout_follows_the_box_drawn_after_tight_layout() -> None:
+    """The title clears the thumbnails in the box as drawn, also when the layout changes after plot."""
+    model, (a, b, c) = _image_model()
+    data = compute_slice(model, a, b, c, resolution=24)
+    fig, axes = plt.subplots(2, 2, figsize=(7, 7))
+    displays = [SliceDisplay(data).plot(ax, title="a title", legend=False) for ax in axes.flat]
+    before = [dict(d.thumbnail_offsets_) for d in displays]
+    fig.subplots_adjust(left=0.3, right=0.95, hspace=0.1, wspace=0.1)  # much smaller boxes than at plot time
+    for disp in displays:
+        thumbs, _, title = _extents(disp)
+        assert len(thumbs) == 3
+        assert all(t.y1 <= title.y0 + 1 or t.x1 <= title.x0 or t.x0 >= title.x1 for t in thumbs)
+    assert any(set(map(tuple, d.thumbnail_offsets_.values())) != set(map(tuple, o.values())) for d, o in zip(displays, before))

@@ -140,8 +140,10 @@ def slice_cmd(run_path: str, index: int, attack_name: str, norm: str | None, eps
 @click.option("--kinds", default="adversarial,random,targeted", show_default=True, help="Window kinds (columns).")
 @click.option("--radius", type=float, default=None, help="Window half-width, L2 (default: twice the median adversarial distance).")
 @click.option("--resolution", type=int, default=48, show_default=True, help="Pixels per window side.")
-@click.option("--outside", type=click.Choice(["grey", "faded"]), default="faded", show_default=True,
-              help="Outside H: grey, or the model's labels faded.")
+@click.option("--outside", type=click.Choice(["auto", "grey", "faded"]), default="auto", show_default=True,
+              help="Outside H: grey, or the model's labels faded (auto: grey when most window pixels are inside H).")
+@click.option("--face/--no-face", default=True, show_default=True,
+              help="Directions within the face of H containing each image (pixels at a bound stay fixed).")
 @click.option("--out", default=None, help="Picture file (default: RUN/slices/church.png).")
 @seed_option
 @device_option
@@ -149,8 +151,8 @@ def slice_cmd(run_path: str, index: int, attack_name: str, norm: str | None, eps
 @quiet_option
 @friendly_errors
 def church(run_path: str, indices: str, attack_name: str, norm: str | None, eps: float | None, steps: int | None,
-           options: tuple[str, ...], kinds: str, radius: float | None, resolution: int, outside: str, out: str | None,
-           seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
+           options: tuple[str, ...], kinds: str, radius: float | None, resolution: int, outside: str, face: bool,
+           out: str | None, seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
     """Church-window grid: small slices centred on test images along adversarial and random directions."""
     import matplotlib
     import torch
@@ -169,9 +171,13 @@ def church(run_path: str, indices: str, attack_name: str, norm: str | None, eps:
     else:
         atk, eps = _attack(attack_name, norm, steps, options, eps)
     data = compute_church_windows(model, x, ds.y_test[idx], attack=atk, eps=eps, kinds=parse_list(kinds) or (),
-                                  radius=radius, resolution=resolution, seed=seed)
+                                  radius=radius, resolution=resolution, seed=seed, face=face)
+    inside = float(data.feasible.mean())
     click.echo(f"{len(idx)} images × {len(data.kinds)} windows, half-width {data.radius:.3g} (L2); "
-               f"inside H: {100 * data.feasible.mean():.1f}% of the window pixels")
+               f"inside H: {100 * inside:.1f}% of the window pixels (whole windows fit in H up to half-width "
+               f"{float(data.inside_radius.min()):.3g})")
+    if outside == "auto":
+        outside = "grey" if inside >= 0.5 else "faded"
     click.echo(f"wrote {_save(ChurchDisplay(data).plot(outside=outside).figure_, path)}")
 
 

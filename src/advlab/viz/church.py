@@ -7,11 +7,21 @@ random; ``"targeted"`` = the direction of a targeted adversarial (towards the ru
 class by default) × random. Every window has the same half-width ``radius`` (input-space
 L2), so windows compare at one scale.
 
-The windows are evaluated directly on the grid a + s·e₁ + t·e₂, also outside the box H:
-an image with saturated pixels sits on the boundary of H, so most of a small window
-around it is outside H. ``feasible`` marks the pixels inside H; the display draws the rest
-grey (``outside="grey"``, as every slice) or shows the model's labels there faded and
-hatched (``outside="faded"``) to reveal what the model does just off the valid images.
+An image with saturated pixels (exactly at a bound, as most MNIST pixels are) sits on the
+boundary of H: any direction with a component on such a pixel leaves H on one side of a,
+so a window spanned by unrestricted directions lies almost entirely outside H. By default
+(``face=True``) both directions lie within the face of H containing a: their components on
+the coordinates at a bound (within 1e-6) are zero, so a small window around a stays inside
+H. For the adversarial direction the attack runs on the model seen through that face (the
+pixels at a bound held at a's values), so ☆ is an adversarial within the face, on the e₁
+axis. ``face=False`` keeps the unrestricted directions. ``inside_radius`` gives, per window,
+the largest half-width that stays entirely inside H: on MNIST it is tiny even within the
+face, because many "free" pixels are anti-aliasing values within a few 1/255 of a bound.
+
+The windows are evaluated on the grid a + s·e₁ + t·e₂, also outside H; ``feasible`` marks
+the pixels inside H. The display draws the rest grey (``outside="grey"``, as every slice)
+or shows the model's labels there faded (``outside="faded"``), to reveal what the model does
+just off the valid images.
 """
 
 from __future__ import annotations
@@ -25,9 +35,10 @@ import torch
 
 from advlab.attacks import Attack
 from advlab.models.model import Model
+from advlab.viz.church_directions import adversarial_direction, box_of, free_coordinates, random_direction
 from advlab.viz.colors import INFEASIBLE_GREY, region_rgba
 from advlab.viz.slice_geometry import Extent, pixel_centres
-from advlab.viz.third_points import adversarial_of, resolve_attack
+from advlab.viz.third_points import resolve_attack
 
 KINDS = {
     "adversarial": ("adversarial", "random ⊥"),
@@ -44,7 +55,7 @@ class ChurchData:
     probabilities: np.ndarray  # (N, K, R, R, C) float32
     feasible: np.ndarray  # (N, K, R, R) bool: pixel centre inside H
     directions: np.ndarray  # (N, K, 2, d) orthonormal (e₁ horizontal, e₂ vertical)
-    step: np.ndarray  # (N, K) position s of the adversarial on the e₁ axis (NaN for random windows)
+    step: np.ndarray  # (N, K) position s of the adversarial (within the face) on the e₁ axis (NaN: random/gradient)
     extent: Extent  # ((−r, r), (−r, r)), shared
     kinds: tuple[str, ...]
     images: np.ndarray  # (N, *input_shape)
@@ -54,6 +65,9 @@ class ChurchData:
     class_names: tuple[str, ...]
     input_shape: tuple[int, ...]
     source: str  # what made the adversarial directions
+    inside_radius: np.ndarray  # (N, K) largest half-width at which the whole window lies inside H
+    fooled: np.ndarray  # (N, K) the model's class at ☆ differs from the image's (False for random windows)
+    face: bool = True  # directions restricted to the face of H containing each image
 
     @property
     def radius(self) -> float:
@@ -70,44 +84,6 @@ class ChurchData:
         return self.labels[:, :, r // 2, r // 2]
 
 
-def _unit(v: torch.Tensor) -> torch.Tensor:
-    n = float(v.norm())
-    if n == 0.0 or not np.isfinite(n):
-        raise ValueError("church windows: a direction is zero (the attack or gradient left the image unchanged)")
-    return v / n
-
-
-def _orthogonal_random(e1: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    g = torch.randn(e1.shape, generator=gen, dtype=torch.float64)
-    g = g - (g @ e1) * e1
-    return _unit(g - (g @ e1) * e1)
-
-
-def _gradient_direction(model: Model, a: torch.Tensor, label: int, target: int | None) -> torch.Tensor:
-    """Steepest L2 ascent of the cross-entropy of ``label`` (or descent towards ``target``)."""
-    x = a[None].clone().to(model.device).requires_grad_(True)
-    was = model.training
-    model.eval()
-    try:
-        logits = model(x)
-        y = torch.tensor([label if target is None else target], device=model.device)
-        loss = torch.nn.functional.cross_entropy(logits, y)
-        (g,) = torch.autograd.grad(loss if target is None else -loss, x)
-    finally:
-        model.train(was)
-    return g[0].detach().cpu().double().reshape(-1)
-
-
-def _adversarial_direction(model: Model, a: torch.Tensor, label: int, target: int | None, attack: Attack | None,
-                           eps: float | None, seed: int) -> tuple[torch.Tensor, float]:
-    if attack is None:
-        g = _gradient_direction(model, a, label, target)
-        return _unit(g), float("nan")
-    adv = adversarial_of(model, a, attack, eps=eps, label=label, target=target, seed=seed)
-    delta = (adv - a).double().reshape(-1)
-    return _unit(delta), float(delta.norm())
-
-
 def compute_church_windows(
     model: Model,
     x: torch.Tensor,
@@ -121,12 +97,15 @@ def compute_church_windows(
     resolution: int = 64,
     seed: int = 0,
     batch_size: int = 8192,
+    face: bool = True,
 ) -> ChurchData:
     """Windows for each image of ``x`` (N × input) and each kind; ``attack="gradient"`` uses the loss gradient.
 
     ``radius`` (window half-width, L2) defaults to twice the median adversarial distance
     (the gradient source: 2·√d·0.05). ``y`` are the true labels (default: the predictions,
-    which also define the attacked class).
+    which also define the attacked class). ``face=True``: directions within the face of H
+    containing each image (coordinates at a bound stay fixed), so a small window around it
+    stays inside H; ``face=False``: unrestricted directions.
     """
     if not isinstance(model, Model):
         raise TypeError(f"church windows: expected an advlab Model, got {type(model).__name__}")
@@ -159,14 +138,18 @@ def compute_church_windows(
     n, k, d = len(x), len(kinds), int(np.prod(model.input_shape))
     dirs = np.zeros((n, k, 2, d))
     step = np.full((n, k), np.nan)
+    lo, hi = box_of(model)
     for i in range(n):
+        free = free_coordinates(x[i], lo, hi, face)
+        if float(free.sum()) < 2:
+            raise ValueError(f"church windows: image {i} has fewer than 2 pixels strictly inside H; a window in its face needs 2 (use face=False)")
         for j, kind in enumerate(kinds):
             if kind == "random":
-                e1 = _unit(torch.randn(d, generator=gen, dtype=torch.float64))
+                e1 = random_direction(free, gen)
             else:
                 target = int(tgt[i]) if kind == "targeted" else None
-                e1, step[i, j] = _adversarial_direction(model, x[i], int(pred[i]), target, atk, eps, seed + i)
-            dirs[i, j] = torch.stack([e1, _orthogonal_random(e1, gen)]).numpy()
+                e1, step[i, j] = adversarial_direction(model, x[i], int(pred[i]), target, atk, eps, seed + i, free)
+            dirs[i, j] = torch.stack([e1, random_direction(free, gen, e1)]).numpy()
     if radius is None:
         finite = step[np.isfinite(step)]
         radius = 2.0 * float(np.median(finite)) if finite.size else 2.0 * 0.05 * float(np.sqrt(d))
@@ -174,12 +157,35 @@ def compute_church_windows(
         raise ValueError(f"church windows: radius must be a positive number, got {radius!r}")
     extent: Extent = ((-radius, radius), (-radius, radius))
     labels, probs, feasible = _evaluate(model, x, dirs, extent, resolution, batch_size)
+    source = "gradient" if atk is None else f"{atk.name} ({atk.norm.name}, {'minimal' if eps is None else f'eps={eps}'})"
     return ChurchData(
         labels=labels, probabilities=probs, feasible=feasible, directions=dirs, step=step, extent=extent, kinds=tuple(kinds),
         images=x.numpy(), true_labels=true.numpy(), predictions=pred.numpy(),
         targets=tgt.numpy() if "targeted" in kinds else np.full(n, -1), class_names=tuple(model.classes),
-        input_shape=tuple(model.input_shape), source="gradient" if atk is None else f"{atk.name} ({atk.norm.name}, eps={eps})",
+        input_shape=tuple(model.input_shape), source=source, inside_radius=_inside_radius(x, dirs, lo, hi),
+        fooled=_fooled(model, x, dirs, step, pred), face=bool(face),
     )
+
+
+def _inside_radius(x: torch.Tensor, dirs: np.ndarray, lo: torch.Tensor, hi: torch.Tensor) -> np.ndarray:
+    """(N, K) largest half-width r with a + [−r, r]·e₁ + [−r, r]·e₂ inside H: min over i of room_i / (|e₁ᵢ| + |e₂ᵢ|)."""
+    flat = x.reshape(len(x), -1).double()
+    room = torch.minimum(flat - lo, hi - flat).clamp(min=0).numpy()[:, None, :]
+    reach = np.abs(dirs).sum(axis=2)  # (N, K, d)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(reach > 1e-12, room / reach, np.inf).min(axis=-1)
+
+
+def _fooled(model: Model, x: torch.Tensor, dirs: np.ndarray, step: np.ndarray, pred: torch.Tensor) -> np.ndarray:
+    """(N, K) whether the model's class at ☆ (a + step·e₁) differs from the image's; False for random windows."""
+    out = np.zeros(step.shape, dtype=bool)
+    idx = np.argwhere(np.isfinite(step))
+    if len(idx):
+        flat = x.reshape(len(x), -1).double()
+        pts = torch.stack([flat[i] + float(step[i, j]) * torch.as_tensor(dirs[i, j, 0]) for i, j in idx])
+        labels = model.predict(pts.float().reshape(-1, *model.input_shape)).cpu().numpy()
+        out[idx[:, 0], idx[:, 1]] = labels != pred.numpy()[idx[:, 0]]
+    return out
 
 
 def _evaluate(model: Model, x: torch.Tensor, dirs: np.ndarray, extent: Extent, resolution: int,
@@ -187,8 +193,7 @@ def _evaluate(model: Model, x: torch.Tensor, dirs: np.ndarray, extent: Extent, r
     s, t = pixel_centres(extent, resolution)
     ss, tt = np.meshgrid(s, t)  # row i ↔ t_i, column j ↔ s_j
     st = torch.as_tensor(np.stack([ss.ravel(), tt.ravel()], axis=1))
-    lo = model.bounds.lower.expand(model.input_shape).reshape(-1).double()
-    hi = model.bounds.upper.expand(model.input_shape).reshape(-1).double()
+    lo, hi = box_of(model)
     n, k = dirs.shape[:2]
     c = model.num_classes
     labels = np.empty((n, k, resolution, resolution), dtype=np.int64)
@@ -257,8 +262,9 @@ class ChurchDisplay:
                     ax.contour(np.linspace(-r, r, d.resolution), np.linspace(-r, r, d.resolution), d.feasible[i, j].astype(float),
                                levels=[0.5], colors="0.15", linewidths=0.7)
                 ax.plot(0, 0, marker="o", markersize=4, color="white", markeredgecolor="k")
-                if np.isfinite(d.step[i, j]) and d.step[i, j] <= r:
-                    ax.plot(d.step[i, j], 0, marker="*", markersize=7, color="white", markeredgecolor="k")
+                if np.isfinite(d.step[i, j]) and d.step[i, j] <= r:  # hollow: the attack failed (not adversarial)
+                    ax.plot(d.step[i, j], 0, marker="*", markersize=7, markerfacecolor="white" if d.fooled[i, j] else "none",
+                            markeredgecolor="k", linestyle="none")
                 ax.set_xticks([])
                 ax.set_yticks([])
                 if i == 0:
@@ -271,8 +277,9 @@ class ChurchDisplay:
             handles = [Patch(facecolor=class_color(c), label=name) for c, name in enumerate(d.class_names)]
             handles.append(Patch(facecolor=INFEASIBLE_GREY, label="outside H" if outside == "grey" else "outside H (faded)"))
             fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 11), fontsize=7, frameon=False)
-        fig.suptitle(title or f"Church windows, half-width {r:.3g} (L2), directions from {d.source}; ○ image, ☆ adversarial",
-                     fontsize=9)
+        within = "within the face of H containing each image" if d.face else "unrestricted"
+        fig.suptitle(title or f"Church windows, half-width {r:.3g} (L2), directions {within}, from {d.source}\n"
+                              f"○ image, ☆ adversarial (hollow: not adversarial)", fontsize=9)
         fig.tight_layout(rect=(0, 0.05 if legend else 0, 1, 0.96))
         self.figure_, self.axes_ = fig, axes
         return self

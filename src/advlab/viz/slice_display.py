@@ -1,4 +1,10 @@
-"""Draw a ``SliceData``: class regions over the slice, grey outside H, anchors with thumbnails, scale bar."""
+"""Draw a ``SliceData``: class regions over the slice, grey outside H, anchors with thumbnails, scale bar.
+
+Thumbnails, the scale bar and the padding of the title, axis labels and legend depend on the
+size of the box the slice is drawn in, which is final only when the figure is drawn (after
+``tight_layout``, a grid, a fixed aspect). So they are arranged once in ``plot`` and again at
+each draw, for the box being drawn (see ``slice_layout`` for the geometry).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from advlab.viz import slice_layout as layout
 from advlab.viz.colors import INFEASIBLE_GREY, class_color, region_rgba
 from advlab.viz.regions import draw_boundaries
 from advlab.viz.slices import SliceData, compute_slice
 
 _MARKERS = ("o", "*", "s")
-_THUMB_PIXELS = 36  # thumbnail size on screen, in points
-_THUMB_OFFSET = 48  # distance of a thumbnail from its anchor, in points
 _HATCH = "////"
 _COMPUTE_KEYS = ("resolution", "side", "zoom", "half_width", "zoom_center", "batch_size", "adaptive", "cache", "quiet")
 
@@ -43,22 +48,20 @@ def _as_image(x: Any, input_shape: Sequence[int]) -> np.ndarray | None:
     return None
 
 
-def _outward(frac: np.ndarray, away: np.ndarray) -> np.ndarray:
-    """Unit direction for a thumbnail: out through the edges an anchor sits on, else away from the others."""
-    normal = np.array([float(frac[0] > 0.95) - float(frac[0] < 0.05), float(frac[1] > 0.95) - float(frac[1] < 0.05)])
-    vec = normal if normal.any() else away
-    n = float(np.linalg.norm(vec))
-    return vec / n if n > 1e-9 else np.array([0.0, 1.0])
+def _relayout_artist(arrange: Any) -> Any:
+    """An invisible artist, drawn first in its axes, that calls ``arrange(renderer)`` for the box being drawn."""
+    from matplotlib.artist import Artist
 
+    class _Relayout(Artist):
+        def draw(self, renderer: Any) -> None:
+            if self.get_visible():
+                arrange(renderer)
+            self.stale = False
 
-def _spill(ax: Any, frac: np.ndarray, offset: np.ndarray) -> set[str]:
-    """Sides of the axes that a thumbnail centred ``offset`` points from axes fraction ``frac`` crosses."""
-    bbox = ax.get_window_extent()
-    size = np.array([bbox.width, bbox.height]) * 72 / ax.figure.dpi
-    centre = frac * size + offset
-    half = _THUMB_PIXELS / 2 + 4
-    hits = {"left": centre[0] - half < 0, "right": centre[0] + half > size[0], "bottom": centre[1] - half < 0, "top": centre[1] + half > size[1]}
-    return {side for side, hit in hits.items() if hit}
+    artist = _Relayout()
+    artist.set_zorder(-1)  # before the picture, the thumbnails, the axis labels and the title
+    artist.set_in_layout(False)
+    return artist
 
 
 class SliceDisplay:
@@ -70,6 +73,9 @@ class SliceDisplay:
         self.data = data
         self.figure_: Any = None
         self.ax_: Any = None
+        self.scale_bar_loc_: str | None = None  # the corner the scale bar went to
+        self.thumbnail_offsets_: dict[int, np.ndarray] = {}  # anchor index → offset of its thumbnail, points
+        self._parts: dict[str, Any] = {}
 
     @classmethod
     def from_model(cls, model: Any, a: Any, b: Any, c: Any, *, ax: Any = None, **kwargs: Any) -> SliceDisplay:
@@ -99,7 +105,8 @@ class SliceDisplay:
         ``images`` overrides the thumbnails of a, b, c (default: rebuilt from the plane,
         which equals the inputs); thumbnails appear only for image inputs. Anchors outside
         a zoomed window are left out. ``aspect="equal"`` keeps L2 geometry true; ``outline``
-        draws the border of plane ∩ H.
+        draws the border of plane ∩ H. Thumbnails fan out so that none covers another or an
+        anchor; the scale bar takes a corner with no anchor.
         """
         import matplotlib.pyplot as plt
 
@@ -117,62 +124,108 @@ class SliceDisplay:
             with warnings.catch_warnings():  # all-NaN class pairs outside H are expected
                 warnings.simplefilter("ignore", RuntimeWarning)
                 draw_boundaries(ax, ss, tt, d.probabilities)
-        sides = self._anchors(ax, thumbnails, images, anchor_names) if anchors else set()
-        room = _THUMB_OFFSET + _THUMB_PIXELS  # points a thumbnail reaches beyond the frame
         (s0, s1), (t0, t1) = d.extent
         ax.set_xlim(s0, s1)
         ax.set_ylim(t0, t1)
+        frac = (d.anchors - np.array([s0, t0])) / np.array([s1 - s0, t1 - t0])
+        # Anchors often sit exactly on the border (a saturated pixel stops the plane there).
+        shown = ((frac >= -1e-9) & (frac <= 1 + 1e-9)).all(axis=1) if anchors else np.zeros(3, dtype=bool)
+        self._parts = {"shown": shown, "thumbs": self._anchors(ax, shown, thumbnails, images, anchor_names)}
         along = "b − a" if d.angle == 0 else "side"
-        ax.set_xlabel(f"s: L2 distance along {along}", labelpad=room - 12 if "bottom" in sides else 4)
-        ax.set_ylabel("t: L2 distance, in-plane orthogonal", labelpad=room - 20 if "left" in sides else 4)
+        ax.set_xlabel(f"s: L2 distance along {along}")
+        ax.set_ylabel("t: L2 distance, in-plane orthogonal")
         if scale_bar:
-            self._scale_bar(ax)
+            self._parts["bar"] = self._scale_bar(ax)
         if legend:
-            self._legend(ax, room if "right" in sides else 0)
+            self._parts["legend"] = self._legend(ax)
         if title:
-            ax.set_title(title, pad=room + 14 if "top" in sides else 6)
+            ax.set_title(title)
+            self._parts["title"] = title
         self.ax_, self.figure_ = ax, ax.figure
+        ax.apply_aspect()  # the box as it is now; each draw arranges again for the box it draws
+        self._arrange()
+        ax.add_artist(_relayout_artist(self._arrange))
         return self
 
-    def _anchors(self, ax: Any, thumbnails: bool, images: Sequence[Any] | None, names: Sequence[str]) -> set[str]:
-        """Markers, names and thumbnails; returns the sides of the axes that thumbnails spill over."""
+    def _anchors(self, ax: Any, shown: np.ndarray, thumbnails: bool, images: Sequence[Any] | None,
+                 names: Sequence[str]) -> list[tuple[int, Any, Any]]:
+        """Markers, names and thumbnails (placed later by ``_arrange``); returns (anchor, thumbnail, name) triples."""
         from matplotlib.offsetbox import AnnotationBbox, OffsetImage
 
         d = self.data
-        (s0, s1), (t0, t1) = d.extent
-        span = np.array([s1 - s0, t1 - t0])
-        frac = (d.anchors - np.array([s0, t0])) / span  # axes fractions
-        # Anchors often sit exactly on the border (a saturated pixel stops the plane there).
-        inside = ((frac >= -1e-9) & (frac <= 1 + 1e-9)).all(axis=1)
         pics: list[np.ndarray | None] = [None, None, None]
         if thumbnails:
             sources = images if images is not None else list(d.to_input(d.anchors))
             if len(sources) != 3:
                 raise ValueError(f"SliceDisplay.plot: images needs 3 inputs (a, b, c), got {len(sources)}")
             pics = [_as_image(x, d.input_shape) for x in sources]
+        centroid = d.anchors[shown].mean(axis=0) if shown.any() else np.zeros(2)
         lo, hi = float(d.lower.min()), float(d.upper.max())
-        sides: set[str] = set()
-        for k in np.flatnonzero(inside):
-            s, t = d.anchors[k]
-            ax.plot(s, t, marker=_MARKERS[k], markersize=11 if k == 1 else 8, color="white", markeredgecolor="k", zorder=5, clip_on=False)
-            direction = _outward(frac[k], frac[k] - frac[inside].mean(axis=0))
+        thumbs = []
+        for k in np.flatnonzero(shown):
+            xy = tuple(d.anchors[k])
+            ax.plot(*xy, marker=_MARKERS[k], markersize=11 if k == 1 else 8, color="white", markeredgecolor="k", zorder=5, clip_on=False)
             pic = pics[k]
-            if pic is None:
-                ax.annotate(names[k], (s, t), xytext=tuple(12 * direction), textcoords="offset points", ha="center",
-                            va="center", fontsize=9, zorder=7, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.85, "lw": 0})
+            if pic is None:  # no image: the name beside the marker, away from the others
+                away = 3 * layout.outward(np.full(2, 0.5), d.anchors[k] - centroid)  # a unit vector
+                ax.annotate(names[k], xy, xytext=tuple(12 * away), textcoords="offset points", ha="center", va="center",
+                            fontsize=9, zorder=7, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.85, "lw": 0})
                 continue
-            offset = _THUMB_OFFSET * direction
-            sides |= _spill(ax, frac[k], offset)
-            image = OffsetImage(pic, zoom=_THUMB_PIXELS / max(pic.shape[:2]), cmap="gray", interpolation="nearest")
+            image = OffsetImage(pic, zoom=layout.THUMB_POINTS / max(pic.shape[:2]), cmap="gray", interpolation="nearest")
             image.get_children()[0].set_clim(lo, hi)
-            ax.add_artist(AnnotationBbox(
-                image, (s, t), xybox=tuple(offset), boxcoords="offset points", pad=0.15, annotation_clip=False,
+            box = ax.add_artist(AnnotationBbox(
+                image, xy, xybox=(0, layout.THUMB_OFFSET), boxcoords="offset points", pad=0.15, annotation_clip=False,
                 arrowprops={"arrowstyle": "-", "color": "k", "lw": 0.8}, zorder=6,
             ))
-            below = -1 if direction[1] < -0.3 else 1  # name on the far side of the thumbnail
-            ax.annotate(names[k], (s, t), xytext=(offset[0], offset[1] + below * (_THUMB_PIXELS / 2 + 8)), textcoords="offset points",
-                        ha="center", va="center", fontsize=9, zorder=7, annotation_clip=False)
-        return sides
+            name = ax.annotate(names[k], xy, xytext=(0, 0), textcoords="offset points", ha="center", va="center", fontsize=9,
+                               zorder=7, annotation_clip=False)
+            thumbs.append((int(k), box, name))
+        return thumbs
+
+    def _arrange(self, renderer: Any = None) -> None:
+        """Place thumbnails and scale bar for the current box; pad title, labels and legend to clear the thumbnails."""
+        from matplotlib.transforms import ScaledTranslation
+
+        ax, d, parts = self.ax_, self.data, self._parts
+        if ax is None:
+            return
+        points = 72 / ax.figure.dpi
+        bbox = ax.get_window_extent(renderer)
+        box = np.array([0, 0, bbox.width, bbox.height]) * points
+        pos = (ax.transData.transform(d.anchors) - np.array([bbox.x0, bbox.y0])) * points
+        shown, thumbs = parts["shown"], parts["thumbs"]
+        rects: list[np.ndarray] = []
+        if thumbs:
+            which = [k for k, _, _ in thumbs]
+            centroid = pos[shown].mean(axis=0)
+            prefer = np.array([layout.outward(pos[k] / np.maximum(box[2:], 1e-9), pos[k] - centroid) for k in which])
+            offsets = layout.place_thumbnails(pos[which], prefer, pos[shown], box, d.feasible)
+            for (k, thumb, name), offset in zip(thumbs, offsets):
+                below = bool(layout.name_below(offset))  # the name on the far side of the thumbnail
+                thumb.xyann = tuple(offset)
+                name.xyann = (offset[0], offset[1] + (-1 if below else 1) * (layout.THUMB_POINTS / 2 + 8))
+                rects.append(layout.footprints(pos[k] + offset, np.array(below)))
+                self.thumbnail_offsets_[k] = offset
+        over = {"left": 0.0, "bottom": 0.0, "right": 0.0, "top": 0.0}  # how far thumbnails reach out of the box
+        for r in rects:
+            over = {"left": max(over["left"], -r[0]), "bottom": max(over["bottom"], -r[1]),
+                    "right": max(over["right"], r[2] - box[2]), "top": max(over["top"], r[3] - box[3])}
+        ax.xaxis.labelpad = max(4.0, over["bottom"] - 10)  # labelpad counts from the tick labels
+        ax.yaxis.labelpad = max(4.0, over["left"] - 22)
+        if "bar" in parts:
+            bar, fraction, label = parts["bar"]
+            size = (max(fraction * box[2], 4.6 * len(label)) + 8, 24.0)  # the bar or its label, and the frame
+            loc = layout.scale_bar_corner(size, box, pos[shown], rects, d.feasible)
+            bar.loc, self.scale_bar_loc_ = bar.codes[loc], loc
+        if "legend" in parts and ax.get_legend() is parts["legend"]:
+            shift = ScaledTranslation(over["right"] / 72, 0, ax.figure.dpi_scale_trans)
+            parts["legend"].set_bbox_to_anchor((1.03, 1.0), transform=ax.transAxes + shift)
+        if "title" in parts and ax.get_title() == parts["title"]:  # not when the caller has set another title since
+            pad = max(6.0, over["top"] + 4)
+            if hasattr(ax, "_set_title_offset_trans"):  # set_title(pad=…) would also reset the title's font
+                ax._set_title_offset_trans(pad)
+            else:
+                ax.set_title(parts["title"], pad=pad)
 
     def _outline(self, ax: Any, polygon: np.ndarray) -> None:
         """Border of plane ∩ H, and light hatching outside it (grey alone can resemble a grey class hue)."""
@@ -189,25 +242,27 @@ class SliceDisplay:
         path = Path(np.vstack([frame, hole]), codes)
         ax.add_patch(PathPatch(path, facecolor="none", edgecolor="0.72", hatch=_HATCH, linewidth=0, zorder=2))
 
-    def _scale_bar(self, ax: Any) -> None:
+    def _scale_bar(self, ax: Any) -> tuple[Any, float, str]:
+        """A bar of a round L2 length (its corner chosen by ``_arrange``): the bar, its width as a box fraction, its label."""
         from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
         (s0, s1), (t0, t1) = self.data.extent
         length = _nice_length(s1 - s0)
+        label = f"{length:g} (L2)"
         bar = AnchoredSizeBar(
-            ax.transData, length, f"{length:g} (L2)", loc="lower right", pad=0.4, borderpad=0.5, sep=3,
+            ax.transData, length, label, loc="lower right", pad=0.4, borderpad=0.5, sep=3,
             frameon=True, size_vertical=(t1 - t0) / 150, fontproperties={"size": 8},
         )
         bar.patch.set_alpha(0.8)
         ax.add_artist(bar)
+        return bar, length / (s1 - s0), label
 
-    def _legend(self, ax: Any, shift_points: float = 0) -> None:
+    def _legend(self, ax: Any) -> Any:
         from matplotlib.patches import Patch
 
         d = self.data
         handles = [Patch(facecolor=class_color(k), edgecolor="none", label=name) for k, name in enumerate(d.class_names)]
         if not d.feasible.all():
             handles.append(Patch(facecolor=INFEASIBLE_GREY, edgecolor="0.72", hatch=_HATCH, linewidth=0, label="outside H"))
-        width_points = ax.get_window_extent().width * 72 / ax.figure.dpi
-        x = 1.03 + shift_points / max(width_points, 1.0)
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(x, 1.0), fontsize=8, frameon=False, borderaxespad=0)
+        # _arrange shifts it right, in points, past any thumbnail sticking out of the box
+        return ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.03, 1.0), fontsize=8, frameon=False, borderaxespad=0)
