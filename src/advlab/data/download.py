@@ -11,6 +11,7 @@ from urllib.error import URLError
 from typing import TYPE_CHECKING
 from urllib.request import Request, urlopen
 
+from advlab._io import default_file_mode
 from advlab.data import checksum
 from advlab.data.errors import DatasetError
 
@@ -70,6 +71,7 @@ def _fetch_one(url: str, dest: Path, md5: str, size: int | None, quiet: bool) ->
         actual = h.hexdigest()
         if actual != md5:
             raise DatasetError(f"md5 checksum mismatch: expected {md5}, got {actual} ({tmp.stat().st_size} bytes)")
+        os.chmod(tmp, default_file_mode())  # mkstemp made it 0600
         os.replace(tmp, dest)
     except BaseException:
         # never leave a half-written file behind, whatever stopped us (even Ctrl-C)
