@@ -146,6 +146,10 @@ class Attack(ABC):
 
     def _verified_minimal(self, model: Model, x, y, target, found) -> tuple[torch.Tensor, torch.Tensor]:
         found = model.bounds.clip(torch.nan_to_num(found, nan=0.0))
+        # An input the model already gets wrong (or already puts in the target class) is its own
+        # minimal adversarial, at distance 0.
+        already = self._is_adversarial(model.logits(x), y, target)
+        found = torch.where(already.reshape(-1, *([1] * (x.ndim - 1))), x, found)
         ok = self._is_adversarial(model.logits(found), y, target)
         dist = torch.where(ok, self.norm.distance(found - x), torch.full((len(x),), float("inf"), device=x.device))
         return found, dist
