@@ -7,18 +7,15 @@ from typing import ClassVar
 import numpy as np
 import pytest
 import torch
-from sklearn.linear_model import LogisticRegression
 
-from advlab import attacks, data, models
+from advlab import attacks, models
 from advlab.attacks.base import Attack
 
 
 @pytest.fixture(scope="module")
-def digits_linear():
+def digits_linear(digits_logistic_regression):
     """Multinomial logistic regression on digits (exactly converted) and 60 test inputs."""
-    ds = data.load("digits", quiet=True)
-    clf = LogisticRegression(max_iter=300).fit(ds.x_train.flatten(1).numpy(), ds.y_train.numpy())
-    flat = models.wrap(clf, bounds=(0.0, 1.0))
+    flat, ds = digits_logistic_regression
     # Same weights behind the image-shaped input the attacks see.
     net = torch.nn.Sequential(torch.nn.Flatten(), flat.net)
     model = models.wrap(net, bounds=(0.0, 1.0), classes=ds.class_names, input_shape=ds.input_shape)

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
 from advlab.attacks import CarliniWagner, make_attack
-from advlab.data import load
-from advlab.models import build, wrap
-from advlab.train import fit
 
 
 @pytest.fixture(scope="module")
-def digits_mlp():
-    """A small MLP trained on the embedded digits, and 48 test inputs."""
-    ds = load("digits")
-    model = build("mlp", input_shape=ds.input_shape, classes=ds.class_names, widths=[32])
-    fit(model, ds, epochs=8, lr=3e-3, quiet=True)
-    return model, ds.x_test[:24], ds.y_test[:24]
+def digits_mlp(digits_mlp):
+    """The small digits MLP (tests/attacks/conftest.py) and 24 test inputs."""
+    model, x, y = digits_mlp
+    return model, x[:24], y[:24]
 
 
 @pytest.fixture(scope="module")
@@ -26,26 +20,6 @@ def cw_result(digits_mlp):
     """One default-search run shared by the tests that only read it (and by the peer cross-checks)."""
     model, x, y = digits_mlp
     return CarliniWagner(steps=100, lr=0.1, binary_search_steps=5, initial_const=0.1)(model, x, y)
-
-
-def linear_problem(n: int = 32, d: int = 20, k: int = 4, seed: int = 0):
-    """A linear classifier whose minimal untargeted L2 adversarial is analytic:
-    min_{j≠y} (Z_y − Z_j) / ‖w_y − w_j‖. The box (−2, 2) is wide enough never to bind."""
-    g = torch.Generator().manual_seed(seed)
-    net = nn.Linear(d, k)
-    with torch.no_grad():
-        net.weight.copy_(torch.randn(k, d, generator=g))
-        net.bias.copy_(torch.randn(k, generator=g))
-    model = wrap(net, bounds=(-2, 2), classes=k, input_shape=(d,))
-    x = torch.rand(n, d, generator=g) * 2 - 1
-    with torch.no_grad():
-        z = net(x)
-    y = z.argmax(dim=1)
-    w_diff = net.weight.detach()[y][:, None, :] - net.weight.detach()[None]
-    margins = z.gather(1, y[:, None]) - z
-    dist = margins / w_diff.norm(dim=2)
-    dist[torch.arange(n), y] = torch.inf
-    return model, x, y, dist.min(dim=1).values
 
 
 def test_finds_adversarials_for_correctly_classified_inputs(digits_mlp, cw_result):
@@ -61,8 +35,9 @@ def test_finds_adversarials_for_correctly_classified_inputs(digits_mlp, cw_resul
     assert (result.predictions[0][ok & correct] != y[ok & correct]).all()
 
 
-def test_linear_model_minimum_is_nearly_exact():
-    model, x, y, analytic = linear_problem()
+def test_linear_model_minimum_is_nearly_exact(linear_problem):
+    model, x, y, minima = linear_problem
+    analytic = minima["l2"]
     result = CarliniWagner(steps=100, lr=0.01, binary_search_steps=6, initial_const=0.1)(model, x, y)
     ratio = result.min_distances / analytic
     assert result.success.all()
@@ -111,12 +86,8 @@ def test_same_seed_same_result(digits_mlp):
     assert torch.equal(a.adversarials, b.adversarials)
 
 
-def test_converted_sklearn_logistic_regression():
-    from sklearn.linear_model import LogisticRegression
-
-    ds = load("digits")
-    clf = LogisticRegression(max_iter=300).fit(ds.x_train.flatten(1).numpy(), ds.y_train.numpy())
-    model = wrap(clf, bounds=(0, 1))
+def test_converted_sklearn_logistic_regression(digits_logistic_regression):
+    model, ds = digits_logistic_regression
     x, y = ds.x_test[:12].flatten(1), ds.y_test[:12]
     result = CarliniWagner(steps=50, lr=0.05, binary_search_steps=5, initial_const=0.1)(model, x, y)
     assert result.success_rate[0] >= 0.9
@@ -133,17 +104,19 @@ def test_registered_and_validated():
 
 
 # --- cross-checks against peer libraries -----------------------------------------------------------
-def _correct(model, x, y):
+@pytest.fixture(scope="module")
+def correct_inputs(digits_mlp, cw_result):
+    """The inputs the model classifies correctly (the peers attack every input they get), and our
+    minimal distances for them."""
+    model, x, y = digits_mlp
     keep = model.predict(x) == y
-    return x[keep], y[keep]
+    return model, x[keep], y[keep], cw_result.min_distances[keep]
 
 
 @pytest.mark.peer
-def test_matches_foolbox_carlini_wagner(digits_mlp, cw_result):
+def test_matches_foolbox_carlini_wagner(correct_inputs):
     fb = pytest.importorskip("foolbox")
-    model, x, y = digits_mlp
-    ours = cw_result.min_distances[model.predict(x) == y]
-    x, y = _correct(model, x, y)
+    model, x, y, ours = correct_inputs
     theirs_attack = fb.attacks.L2CarliniWagnerAttack(binary_search_steps=5, steps=100, stepsize=0.1, initial_const=0.1)
     _, adv, ok = theirs_attack(fb.PyTorchModel(model.eval(), bounds=(0, 1)), x, y, epsilons=None)
     theirs = (adv - x).flatten(1).norm(dim=1)
@@ -154,11 +127,9 @@ def test_matches_foolbox_carlini_wagner(digits_mlp, cw_result):
 
 
 @pytest.mark.peer
-def test_binary_search_beats_torchattacks_fixed_constant(digits_mlp, cw_result):
+def test_binary_search_beats_torchattacks_fixed_constant(correct_inputs):
     torchattacks = pytest.importorskip("torchattacks")
-    model, x, y = digits_mlp
-    ours = cw_result.min_distances[model.predict(x) == y]
-    x, y = _correct(model, x, y)
+    model, x, y, ours = correct_inputs
     adv = torchattacks.CW(model.eval(), c=1, kappa=0, steps=100, lr=0.1)(x, y)
     ok = model.predict(adv) != y
     theirs = (adv - x).flatten(1).norm(dim=1)

@@ -4,46 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
 from advlab.attacks import DDN, make_attack
-from advlab.data import load
-from advlab.models import build, wrap
-from advlab.train import fit
-
-
-@pytest.fixture(scope="module")
-def digits_mlp():
-    """A small MLP trained on the embedded digits, and 32 test inputs."""
-    ds = load("digits")
-    model = build("mlp", input_shape=ds.input_shape, classes=ds.class_names, widths=[32])
-    fit(model, ds, epochs=8, lr=3e-3, quiet=True)
-    return model, ds.x_test[:32], ds.y_test[:32]
 
 
 @pytest.fixture(scope="module")
 def ddn_result(digits_mlp):
     model, x, y = digits_mlp
     return DDN(steps=100)(model, x, y)
-
-
-def linear_problem(n: int = 32, d: int = 20, k: int = 4, seed: int = 0):
-    """A linear classifier whose minimal untargeted L2 adversarial is analytic:
-    min_{j≠y} (Z_y − Z_j) / ‖w_y − w_j‖. The box (−2, 2) is wide enough never to bind."""
-    g = torch.Generator().manual_seed(seed)
-    net = nn.Linear(d, k)
-    with torch.no_grad():
-        net.weight.copy_(torch.randn(k, d, generator=g))
-        net.bias.copy_(torch.randn(k, generator=g))
-    model = wrap(net, bounds=(-2, 2), classes=k, input_shape=(d,))
-    x = torch.rand(n, d, generator=g) * 2 - 1
-    with torch.no_grad():
-        z = net(x)
-    y = z.argmax(dim=1)
-    w_diff = net.weight.detach()[y][:, None, :] - net.weight.detach()[None]
-    dist = (z.gather(1, y[:, None]) - z) / w_diff.norm(dim=2)
-    dist[torch.arange(n), y] = torch.inf
-    return model, x, y, dist.min(dim=1).values
 
 
 def test_finds_adversarials_for_correctly_classified_inputs(digits_mlp, ddn_result):
@@ -57,8 +25,9 @@ def test_finds_adversarials_for_correctly_classified_inputs(digits_mlp, ddn_resu
     assert model.bounds.contains(result.adversarials[0]).all()
 
 
-def test_linear_model_minimum():
-    model, x, y, analytic = linear_problem()
+def test_linear_model_minimum(linear_problem):
+    model, x, y, minima = linear_problem
+    analytic = minima["l2"]
     result = DDN(steps=100)(model, x, y)
     ratio = result.min_distances / analytic
     assert result.success.all()
@@ -91,12 +60,8 @@ def test_same_seed_same_result(digits_mlp):
     assert torch.equal(a.adversarials, b.adversarials)
 
 
-def test_converted_sklearn_logistic_regression():
-    from sklearn.linear_model import LogisticRegression
-
-    ds = load("digits")
-    clf = LogisticRegression(max_iter=300).fit(ds.x_train.flatten(1).numpy(), ds.y_train.numpy())
-    model = wrap(clf, bounds=(0, 1))
+def test_converted_sklearn_logistic_regression(digits_logistic_regression):
+    model, ds = digits_logistic_regression
     x, y = ds.x_test[:16].flatten(1), ds.y_test[:16]
     result = DDN(steps=50)(model, x, y)
     assert result.success_rate[0] >= 0.9

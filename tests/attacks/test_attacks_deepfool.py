@@ -7,7 +7,7 @@ import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
 
-from advlab import attacks, data, models, train
+from advlab import attacks, data, models
 
 SLACK = 1e-4  # DeepFool adds this to each step's distance so overshoot 0 still crosses
 
@@ -21,13 +21,8 @@ def moons_linear():
 
 
 @pytest.fixture(scope="module")
-def digits_mlp():
-    ds = data.load("digits", quiet=True)
-    torch.manual_seed(0)
-    model = models.build("mlp", input_shape=ds.input_shape, classes=ds.class_names, widths=[32])
-    train.fit(model, ds, epochs=4, lr=1e-2, batch_size=64, quiet=True, seed=0)
-    keep = model.predict(ds.x_test) == ds.y_test
-    return model, ds.x_test[keep][:80], ds.y_test[keep][:80]
+def digits_mlp(train_on_digits):
+    return train_on_digits("mlp", widths=[32])
 
 
 @pytest.mark.parametrize("norm", ["l2", "linf"])

@@ -4,23 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
 from advlab.attacks import FMN, make_attack
-from advlab.data import load
-from advlab.models import build, wrap
-from advlab.train import fit
 
 NORMS = ("l0", "l1", "l2", "linf")
-
-
-@pytest.fixture(scope="module")
-def digits_mlp():
-    """A small MLP trained on the embedded digits, and 32 test inputs."""
-    ds = load("digits")
-    model = build("mlp", input_shape=ds.input_shape, classes=ds.class_names, widths=[32])
-    fit(model, ds, epochs=8, lr=3e-3, quiet=True)
-    return model, ds.x_test[:32], ds.y_test[:32]
 
 
 @pytest.fixture(scope="module")
@@ -28,30 +15,6 @@ def fmn_results(digits_mlp):
     """One 100-step run per norm, shared by the tests that only read them."""
     model, x, y = digits_mlp
     return {norm: FMN(norm=norm, steps=100)(model, x, y) for norm in NORMS}
-
-
-def linear_problem(n: int = 32, d: int = 20, k: int = 4, seed: int = 0):
-    """A linear classifier with analytic minimal adversarials:
-    L2 min_{j≠y} m_j / ‖w_y − w_j‖₂ and L∞ min_{j≠y} m_j / ‖w_y − w_j‖₁, m_j = Z_y − Z_j.
-    The box (−2, 2) is wide enough never to bind."""
-    g = torch.Generator().manual_seed(seed)
-    net = nn.Linear(d, k)
-    with torch.no_grad():
-        net.weight.copy_(torch.randn(k, d, generator=g))
-        net.bias.copy_(torch.randn(k, generator=g))
-    model = wrap(net, bounds=(-2, 2), classes=k, input_shape=(d,))
-    x = torch.rand(n, d, generator=g) * 2 - 1
-    with torch.no_grad():
-        z = net(x)
-    y = z.argmax(dim=1)
-    w_diff = net.weight.detach()[y][:, None, :] - net.weight.detach()[None]
-    margins = z.gather(1, y[:, None]) - z
-    minima = {}
-    for norm, dual in (("l2", 2), ("linf", 1)):
-        dist = margins / torch.linalg.vector_norm(w_diff, ord=dual, dim=2)
-        dist[torch.arange(n), y] = torch.inf
-        minima[norm] = dist.min(dim=1).values
-    return model, x, y, minima
 
 
 @pytest.mark.parametrize("norm", NORMS)
@@ -77,8 +40,8 @@ def test_l0_and_l1_versions_are_sparse(fmn_results):
 
 
 @pytest.mark.parametrize("norm", ["l2", "linf"])
-def test_linear_model_minimum(norm):
-    model, x, y, minima = linear_problem()
+def test_linear_model_minimum(linear_problem, norm):
+    model, x, y, minima = linear_problem
     result = FMN(norm=norm, steps=100)(model, x, y)
     ratio = result.min_distances / minima[norm]
     assert result.success.all()
@@ -102,12 +65,8 @@ def test_same_seed_same_result(digits_mlp):
     assert torch.equal(a.adversarials, b.adversarials)
 
 
-def test_converted_sklearn_logistic_regression():
-    from sklearn.linear_model import LogisticRegression
-
-    ds = load("digits")
-    clf = LogisticRegression(max_iter=300).fit(ds.x_train.flatten(1).numpy(), ds.y_train.numpy())
-    model = wrap(clf, bounds=(0, 1))
+def test_converted_sklearn_logistic_regression(digits_logistic_regression):
+    model, ds = digits_logistic_regression
     x, y = ds.x_test[:16].flatten(1), ds.y_test[:16]
     result = FMN(norm="linf", steps=50)(model, x, y)
     assert result.success_rate[0] >= 0.9

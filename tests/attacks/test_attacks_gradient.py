@@ -6,29 +6,20 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from advlab import attacks, data, models, train
+from advlab import attacks
 from advlab.attacks.gradients import margin, objective
 
 EPS = {"linf": [0.02, 0.1, 0.3], "l2": [0.2, 1.0, 3.0], "l1": [1.0, 4.0, 12.0]}
 
 
-def _trained(family: str, **options):
-    ds = data.load("digits", quiet=True)
-    torch.manual_seed(0)  # the initial weights
-    model = models.build(family, input_shape=ds.input_shape, classes=ds.class_names, **options)
-    train.fit(model, ds, epochs=4, lr=1e-2, batch_size=64, quiet=True, seed=0)
-    keep = model.predict(ds.x_test) == ds.y_test  # attack correctly classified inputs only
-    return model, ds.x_test[keep][:80], ds.y_test[keep][:80]
+@pytest.fixture(scope="module")
+def mlp(train_on_digits):
+    return train_on_digits("mlp", widths=[32])
 
 
 @pytest.fixture(scope="module")
-def mlp():
-    return _trained("mlp", widths=[32])
-
-
-@pytest.fixture(scope="module")
-def cnn():
-    return _trained("cnn-small")
+def cnn(train_on_digits):
+    return train_on_digits("cnn-small")
 
 
 @pytest.mark.parametrize("norm", ["linf", "l2", "l1"])

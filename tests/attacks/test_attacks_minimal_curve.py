@@ -7,9 +7,6 @@ import torch
 
 from advlab.attacks import DDN, FMN, CarliniWagner, attack_names
 from advlab.attacks.base import EPS_TOL
-from advlab.data import load
-from advlab.models import build
-from advlab.train import fit
 
 ATTACKS = {
     "fmn-l2": lambda: FMN(norm="l2", steps=50),
@@ -22,11 +19,10 @@ EPS = {"l2": [0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0], "linf": [0.0, 0.05, 0.1, 0.1
 
 
 @pytest.fixture(scope="module")
-def digits_mlp():
-    ds = load("digits")
-    model = build("mlp", input_shape=ds.input_shape, classes=ds.class_names, widths=[32])
-    fit(model, ds, epochs=8, lr=3e-3, quiet=True)
-    return model, ds.x_test[:30], ds.y_test[:30]
+def digits_mlp(digits_mlp):
+    """The small digits MLP (tests/attacks/conftest.py) and 30 test inputs: batches of 12 leave 6."""
+    model, x, y = digits_mlp
+    return model, x[:30], y[:30]
 
 
 def _counting_runs(attack):

@@ -10,16 +10,14 @@ import numpy as np
 import pytest
 import torch
 
-from advlab.models import build
 from advlab.viz import ChurchDisplay, compute_church_windows
 
 SHAPE = (1, 4, 4)
 
 
 @pytest.fixture(scope="module")
-def setup():
-    torch.manual_seed(0)
-    model = build("mlp", input_shape=SHAPE, classes=3, widths=[16]).eval()
+def setup(seeded_mlp):
+    model = seeded_mlp(SHAPE, classes=3, widths=[16])
     x = 0.3 + 0.4 * torch.rand(2, *SHAPE, generator=torch.Generator().manual_seed(0))
     data = compute_church_windows(model, x, torch.tensor([0, 1]), attack="pgd", eps=0.2, resolution=9, radius=0.15)
     return model, x, data

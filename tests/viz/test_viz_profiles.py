@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 
-from advlab.models import build
 from advlab.viz import ProfileDisplay, compute_profiles
 from advlab.viz.colors import class_color
 
@@ -18,9 +17,8 @@ SHAPE = (1, 4, 4)
 
 
 @pytest.fixture(scope="module")
-def setup():
-    torch.manual_seed(0)
-    model = build("mlp", input_shape=SHAPE, classes=4, widths=[16]).eval()
+def setup(seeded_mlp):
+    model = seeded_mlp(SHAPE, classes=4, widths=[16])
     g = torch.Generator().manual_seed(0)
     a, b, c = (torch.rand(SHAPE, generator=g) for _ in range(3))
     return model, a, b, c

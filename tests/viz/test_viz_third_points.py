@@ -15,9 +15,8 @@ SHAPE = (1, 4, 4)
 
 
 @pytest.fixture(scope="module")
-def model():
-    torch.manual_seed(0)
-    return build("mlp", input_shape=SHAPE, classes=3, widths=[8]).eval()
+def model(seeded_mlp):
+    return seeded_mlp(SHAPE, classes=3, widths=[8])
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,10 @@ from typing import Any
 
 import torch
 
-from advlab.attacks.base import Attack
-from advlab.attacks.margins import attack_remaining, input_logits, keep_best, logit_margin
+from advlab.attacks.margins import input_logits, keep_best, logit_margin
+from advlab.attacks.minimal import MinimalAttack
 from advlab.attacks.registry import register_attack
-from advlab.attacks.validation import check_positive_int
+from advlab.attacks.validation import check_positive_float, check_positive_int
 from advlab.models.model import Model
 
 # Adam's moment decay rates and denominator guard (Kingma & Ba's defaults, as in the paper).
@@ -29,7 +29,7 @@ _TANH_SHRINK = 1 - 1e-6
 
 
 @register_attack("cw")
-class CarliniWagner(Attack):
+class CarliniWagner(MinimalAttack):
     """``CarliniWagner(steps=1000, binary_search_steps=9, initial_const=1e-2, confidence=0.0, lr=0.01)``.
 
     ``abort_early`` stops a sample's inner optimisation once its loss has stopped
@@ -37,7 +37,6 @@ class CarliniWagner(Attack):
     """
 
     name = "cw"
-    minimization = True
 
     def __init__(
         self,
@@ -51,14 +50,11 @@ class CarliniWagner(Attack):
         super().__init__("l2")
         self.steps = check_positive_int(steps, "CarliniWagner: steps", allow_none=False)
         self.binary_search_steps = check_positive_int(binary_search_steps, "CarliniWagner: binary_search_steps", allow_none=False)
-        for what, value, low in (("initial_const", initial_const, 0.0), ("lr", lr, 0.0)):
-            if not math.isfinite(float(value)) or float(value) <= low:
-                raise ValueError(f"CarliniWagner: {what} must be a finite number > 0, got {value!r}")
+        self.initial_const = check_positive_float(initial_const, "CarliniWagner: initial_const")
+        self.lr = check_positive_float(lr, "CarliniWagner: lr")
         if not math.isfinite(float(confidence)) or float(confidence) < 0:
             raise ValueError(f"CarliniWagner: confidence must be a finite number ≥ 0, got {confidence!r}")
-        self.initial_const = float(initial_const)
         self.confidence = float(confidence)
-        self.lr = float(lr)
         self.abort_early = bool(abort_early)
 
     def params(self) -> dict[str, Any]:
@@ -71,20 +67,10 @@ class CarliniWagner(Attack):
             "abort_early": self.abort_early,
         }
 
-    def run(
-        self,
-        model: Model,
-        x: torch.Tensor,
-        y: torch.Tensor,
-        *,
-        eps: torch.Tensor | None,
-        target: torch.Tensor | None,
-        generator: torch.Generator,
-    ) -> torch.Tensor:
-        return attack_remaining(model, x, y, target, lambda xs, ys, ts: self._search(model, xs, ys, ts))
-
     # --- the binary search over c -------------------------------------------------------------
-    def _search(self, model: Model, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
+    def minimise(
+        self, model: Model, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None, generator: torch.Generator
+    ) -> torch.Tensor:
         n = len(x)
         lo, hi = model.bounds.lower.to(x), model.bounds.upper.to(x)
         unit = ((x - lo) / (hi - lo) * 2 - 1).clamp(-1, 1) * _TANH_SHRINK

@@ -15,17 +15,17 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from advlab.attacks.base import Attack
 from advlab.attacks.fmn import cosine_schedule
-from advlab.attacks.margins import attack_remaining, input_logits, is_adversarial, keep_best, widest_perturbation
+from advlab.attacks.margins import input_logits, is_adversarial, keep_best, widest_perturbation
+from advlab.attacks.minimal import MinimalAttack
 from advlab.attacks.norms import per_sample
 from advlab.attacks.registry import register_attack
-from advlab.attacks.validation import check_positive_int
+from advlab.attacks.validation import check_positive_float, check_positive_int
 from advlab.models.model import Model
 
 
 @register_attack("ddn")
-class DDN(Attack):
+class DDN(MinimalAttack):
     """``DDN(steps=100, init_epsilon=1.0, gamma=0.05, alpha_init=1.0, alpha_final=0.01, levels=None)``.
 
     ``levels`` quantises the adversarial to that many values per coordinate between
@@ -33,7 +33,6 @@ class DDN(Attack):
     """
 
     name = "ddn"
-    minimization = True
 
     def __init__(
         self,
@@ -49,15 +48,12 @@ class DDN(Attack):
         self.levels = check_positive_int(levels, "DDN: levels")
         if self.levels == 1:
             raise ValueError("DDN: levels must be at least 2 (or None), got 1")
-        for what, value in (("init_epsilon", init_epsilon), ("alpha_init", alpha_init), ("alpha_final", alpha_final)):
-            if not math.isfinite(float(value)) or float(value) <= 0:
-                raise ValueError(f"DDN: {what} must be a finite number > 0, got {value!r}")
+        self.init_epsilon = check_positive_float(init_epsilon, "DDN: init_epsilon")
+        self.alpha_init = check_positive_float(alpha_init, "DDN: alpha_init")
+        self.alpha_final = check_positive_float(alpha_final, "DDN: alpha_final")
         if not 0 < float(gamma) < 1:
             raise ValueError(f"DDN: gamma must be in (0, 1), got {gamma!r}")
-        self.init_epsilon = float(init_epsilon)
         self.gamma = float(gamma)
-        self.alpha_init = float(alpha_init)
-        self.alpha_final = float(alpha_final)
 
     def params(self) -> dict[str, Any]:
         return {
@@ -69,19 +65,7 @@ class DDN(Attack):
             "levels": self.levels,
         }
 
-    def run(
-        self,
-        model: Model,
-        x: torch.Tensor,
-        y: torch.Tensor,
-        *,
-        eps: torch.Tensor | None,
-        target: torch.Tensor | None,
-        generator: torch.Generator,
-    ) -> torch.Tensor:
-        return attack_remaining(model, x, y, target, lambda xs, ys, ts: self._descend(model, xs, ys, ts, generator))
-
-    def _descend(
+    def minimise(
         self, model: Model, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None, generator: torch.Generator
     ) -> torch.Tensor:
         n = len(x)

@@ -21,18 +21,11 @@ from typing import Any
 
 import torch
 
-from advlab.attacks.base import Attack
-from advlab.attacks.margins import (
-    attack_remaining,
-    input_logits,
-    is_adversarial,
-    keep_best,
-    logit_margin,
-    widest_perturbation,
-)
+from advlab.attacks.margins import input_logits, is_adversarial, keep_best, logit_margin, widest_perturbation
+from advlab.attacks.minimal import MinimalAttack
 from advlab.attacks.norms import per_sample
 from advlab.attacks.registry import register_attack
-from advlab.attacks.validation import check_positive_int
+from advlab.attacks.validation import check_positive_float, check_positive_int
 from advlab.models.model import Model
 
 # The dual norm's order, which turns a gradient into a linear distance to the boundary.
@@ -45,11 +38,10 @@ def cosine_schedule(start: float, end: float, step: int, steps: int) -> float:
 
 
 @register_attack("fmn")
-class FMN(Attack):
+class FMN(MinimalAttack):
     """``FMN(norm="l2", steps=100, alpha_init=1.0, alpha_final=None (α/100), gamma_init=0.05, gamma_final=0.001)``."""
 
     name = "fmn"
-    minimization = True
 
     def __init__(
         self,
@@ -62,8 +54,8 @@ class FMN(Attack):
     ):
         super().__init__(norm)
         self.steps = check_positive_int(steps, "FMN: steps", allow_none=False)
-        self.alpha_init = _positive(alpha_init, "alpha_init")
-        self.alpha_final = self.alpha_init / 100 if alpha_final is None else _positive(alpha_final, "alpha_final")
+        self.alpha_init = check_positive_float(alpha_init, "FMN: alpha_init")
+        self.alpha_final = self.alpha_init / 100 if alpha_final is None else check_positive_float(alpha_final, "FMN: alpha_final")
         self.gamma_init = _fraction(gamma_init, "gamma_init")
         self.gamma_final = _fraction(gamma_final, "gamma_final")
 
@@ -76,19 +68,9 @@ class FMN(Attack):
             "gamma_final": self.gamma_final,
         }
 
-    def run(
-        self,
-        model: Model,
-        x: torch.Tensor,
-        y: torch.Tensor,
-        *,
-        eps: torch.Tensor | None,
-        target: torch.Tensor | None,
-        generator: torch.Generator,
+    def minimise(
+        self, model: Model, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None, generator: torch.Generator
     ) -> torch.Tensor:
-        return attack_remaining(model, x, y, target, lambda xs, ys, ts: self._descend(model, xs, ys, ts))
-
-    def _descend(self, model: Model, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
         n, norm, l0 = len(x), self.norm, self.norm.name == "l0"
         if l0:
             worst = torch.full((n,), float(x[0].numel()), device=x.device)
@@ -128,12 +110,6 @@ class FMN(Attack):
                 delta = norm.project(delta - alpha * step_dir, radius)
                 delta = model.bounds.clip(x + delta) - x
         return best
-
-
-def _positive(value: float, what: str) -> float:
-    if not math.isfinite(float(value)) or float(value) <= 0:
-        raise ValueError(f"FMN: {what} must be a finite number > 0, got {value!r}")
-    return float(value)
 
 
 def _fraction(value: float, what: str) -> float:

@@ -86,3 +86,9 @@ def check_positive_int(value: Any, what: str, allow_none: bool = True) -> int | 
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{what} must be a positive integer, got {value!r}")
     return value
+
+
+def check_positive_float(value: Any, what: str) -> float:
+    if not math.isfinite(float(value)) or float(value) <= 0:
+        raise ValueError(f"{what} must be a finite number > 0, got {value!r}")
+    return float(value)

@@ -7,15 +7,7 @@ from typing import Any
 
 import click
 
-from advlab.cli.options import (
-    data_dir_option,
-    device_option,
-    friendly_errors,
-    parse_list,
-    parse_options,
-    quiet_option,
-    seed_option,
-)
+from advlab.cli.options import parse_list, parse_options, run_options
 
 attack_option = click.option("--attack", "attack_name", default=None, help="Attack name (fgsm, bim, pgd, deepfool, cw, fmn, ddn, …).")
 norm_option = click.option("--norm", default=None, help="linf, l2, l1 or l0 (default: the attack's own).")
@@ -61,11 +53,7 @@ def _is_image(shape: tuple[int, ...]) -> bool:
 @attack_options
 @click.option("--gallery", "gallery_n", type=int, default=8, show_default=True, help="Images in gallery.png (0: none).")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder (default: RUN/attacks/ATTACK-NORM).")
-@seed_option
-@device_option
-@data_dir_option
-@quiet_option
-@friendly_errors
+@run_options
 def attack(run_path: str, attack_name: str | None, norm: str | None, eps: str | None, n: int, steps: int | None,
            targeted: bool, batch_size: int | None, options: tuple[str, ...], gallery_n: int, out: str | None,
            seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
@@ -133,11 +121,7 @@ def _run_names(paths: tuple[str, ...]) -> list[str]:
 @batch_option
 @attack_options
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder (default: runs/transfer-ATTACK-NORM).")
-@seed_option
-@device_option
-@data_dir_option
-@quiet_option
-@friendly_errors
+@run_options
 def transfer_cmd(run_paths: tuple[str, ...], attack_name: str | None, norm: str | None, eps: str | None, n: int,
                  steps: int | None, batch_size: int | None, options: tuple[str, ...], out: str | None, seed: int,
                  device: str | None, data_dir: str | None, quiet: bool) -> None:

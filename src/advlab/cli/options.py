@@ -31,6 +31,23 @@ def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def stacked(*decorators: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """One decorator for several, applied as if written one per line above the function, first on top
+    (so click lists the options in the order given)."""
+
+    def apply(fn: Any) -> Any:
+        for decorate in reversed(decorators):
+            fn = decorate(fn)
+        return fn
+
+    return apply
+
+
+#: The tail of every command that loads data and runs on a device: --seed, --device, --data-dir,
+#: --quiet, and library errors shown as one-line CLI errors.
+run_options = stacked(seed_option, device_option, data_dir_option, quiet_option, friendly_errors)
+
+
 def parse_list(text: str | None, cast: Callable[[str], Any] = str) -> list[Any] | None:
     if text is None or text == "":
         return None

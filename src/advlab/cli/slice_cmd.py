@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from advlab.cli.options import data_dir_option, device_option, friendly_errors, parse_list, parse_options, quiet_option, seed_option
+from advlab.cli.options import parse_list, parse_options, run_options, stacked
 
 _DEFAULT_EPS = {"linf": 0.1, "l2": 1.5, "l1": 10.0, "l0": 10.0}
 _FORMATS = {".png", ".svg", ".pdf"}
@@ -23,6 +24,25 @@ third_option = click.option(
 )
 size_option = click.option("--size", type=float, default=None, help="Size of a random-perturbation third point (in --perturbation-norm).")
 pnorm_option = click.option("--perturbation-norm", default="l2", show_default=True, help="Norm of a random-perturbation third point.")
+#: How b is made: --attack, --norm, --eps, --steps, --option.
+adversarial_options = stacked(attack_option, norm_option, eps_option, steps_option, attack_options)
+#: How c is chosen: --third, --size, --perturbation-norm.
+third_point_options = stacked(third_option, size_option, pnorm_option)
+index_option = click.option("--index", type=int, default=0, show_default=True, help="Test image a.")
+#: The triangle of test image a, its adversarial b and a third point c (see ``_triangle``).
+triangle_options = stacked(index_option, adversarial_options, third_point_options)
+
+
+@dataclass(frozen=True)
+class _Triangle:
+    """Test image a, its adversarial b and a third point c, with the model and the attack (and ε) that made b."""
+
+    model: Any
+    attack: Any
+    eps: float | None
+    a: Any
+    b: Any
+    c: Any
 
 
 def _attack(name: str, norm: str | None, steps: int | None, options: tuple[str, ...], eps: float | None) -> tuple[Any, float | None]:
@@ -70,11 +90,20 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
-def _third(strategy: str, model: Any, a: Any, b: Any, atk: Any, eps: float | None, ds: Any, seed: int, size: float | None,
-           pnorm: str) -> Any:
-    from advlab.viz.third_points import third_point
+def _triangle(run_path: str, index: int, out: str | None, picture: str, *, attack_name: str, norm: str | None,
+              eps: float | None, steps: int | None, options: tuple[str, ...], third: str, size: float | None,
+              perturbation_norm: str, seed: int, device: str | None, data_dir: str | None, quiet: bool) -> tuple[Path, _Triangle]:
+    """The run's test image ``index`` as a, its adversarial b and the third point c; and the picture's path
+    (``--out``, default RUN/slices/PICTURE-INDEX.png), checked before any attack runs."""
+    from advlab.viz.third_points import adversarial_of, third_point
 
-    return third_point(strategy, model, a, b, attack=atk, eps=eps, data=ds, seed=seed, size=size, norm=pnorm)
+    run, model, ds = _load(run_path, device, data_dir, quiet)
+    path = _out_path(out, run.path / "slices" / f"{picture}-{index}.png")
+    a = _image(ds, index)
+    atk, eps = _attack(attack_name, norm, steps, options, eps)
+    b = adversarial_of(model, a, atk, eps=eps, seed=seed)
+    c = third_point(third, model, a, b, attack=atk, eps=eps, data=ds, seed=seed, size=size, norm=perturbation_norm)
+    return path, _Triangle(model, atk, eps, a, b, c)
 
 
 def _prediction_line(model: Any, points: dict[str, Any]) -> str:
@@ -87,23 +116,11 @@ def _prediction_line(model: Any, points: dict[str, Any]) -> str:
 
 @click.command("slice")
 @click.argument("run_path", metavar="RUN", type=click.Path(exists=True))
-@click.option("--index", type=int, default=0, show_default=True, help="Test image a.")
-@attack_option
-@norm_option
-@eps_option
-@steps_option
-@attack_options
-@third_option
-@size_option
-@pnorm_option
+@triangle_options
 @click.option("--resolution", type=int, default=256, show_default=True, help="Pixels per side.")
 @click.option("--zoom", type=float, default=None, help="Magnify around the midpoint of a and b (local view).")
 @click.option("--out", default=None, help="Picture file .png/.svg/.pdf (default: RUN/slices/slice-INDEX.png).")
-@seed_option
-@device_option
-@data_dir_option
-@quiet_option
-@friendly_errors
+@run_options
 def slice_cmd(run_path: str, index: int, attack_name: str, norm: str | None, eps: float | None, steps: int | None,
               options: tuple[str, ...], third: str, size: float | None, perturbation_norm: str, resolution: int,
               zoom: float | None, out: str | None, seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
@@ -112,14 +129,11 @@ def slice_cmd(run_path: str, index: int, attack_name: str, norm: str | None, eps
 
     matplotlib.use("Agg")
     from advlab.viz import SliceDisplay, compute_slice, component_counts
-    from advlab.viz.third_points import adversarial_of
 
-    run, model, ds = _load(run_path, device, data_dir, quiet)
-    path = _out_path(out, run.path / "slices" / f"slice-{index}.png")
-    a = _image(ds, index)
-    atk, eps = _attack(attack_name, norm, steps, options, eps)
-    b = adversarial_of(model, a, atk, eps=eps, seed=seed)
-    c = _third(third, model, a, b, atk, eps, ds, seed, size, perturbation_norm).to(a.dtype)
+    path, t = _triangle(run_path, index, out, "slice", attack_name=attack_name, norm=norm, eps=eps, steps=steps,
+                        options=options, third=third, size=size, perturbation_norm=perturbation_norm, seed=seed,
+                        device=device, data_dir=data_dir, quiet=quiet)
+    model, atk, eps, a, b, c = t.model, t.attack, t.eps, t.a, t.b, t.c.to(t.a.dtype)
     data = compute_slice(model, a, b, c, resolution=resolution, zoom=zoom, quiet=quiet)
     title = f"{atk.name} ({atk.norm.name}{'' if eps is None else f', ε = {eps:g}'}), third point: {third}"
     fig = SliceDisplay(data).plot(title=title, images=(a.cpu(), b.cpu(), c.cpu())).figure_
@@ -132,11 +146,7 @@ def slice_cmd(run_path: str, index: int, attack_name: str, norm: str | None, eps
 @click.command("church")
 @click.argument("run_path", metavar="RUN", type=click.Path(exists=True))
 @click.option("--indices", default="0,1,2,3", show_default=True, help="Comma-separated test images (one row each).")
-@attack_option
-@norm_option
-@eps_option
-@steps_option
-@attack_options
+@adversarial_options
 @click.option("--kinds", default="adversarial,random,targeted", show_default=True, help="Window kinds (columns).")
 @click.option("--radius", type=float, default=None, help="Window half-width, L2 (default: twice the median adversarial distance).")
 @click.option("--resolution", type=int, default=48, show_default=True, help="Pixels per window side.")
@@ -145,11 +155,7 @@ def slice_cmd(run_path: str, index: int, attack_name: str, norm: str | None, eps
 @click.option("--face/--no-face", default=True, show_default=True,
               help="Directions within the face of H containing each image (pixels at a bound stay fixed).")
 @click.option("--out", default=None, help="Picture file (default: RUN/slices/church.png).")
-@seed_option
-@device_option
-@data_dir_option
-@quiet_option
-@friendly_errors
+@run_options
 def church(run_path: str, indices: str, attack_name: str, norm: str | None, eps: float | None, steps: int | None,
            options: tuple[str, ...], kinds: str, radius: float | None, resolution: int, outside: str, face: bool,
            out: str | None, seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
@@ -183,23 +189,11 @@ def church(run_path: str, indices: str, attack_name: str, norm: str | None, eps:
 
 @click.command("profile")
 @click.argument("run_path", metavar="RUN", type=click.Path(exists=True))
-@click.option("--index", type=int, default=0, show_default=True, help="Test image a.")
-@attack_option
-@norm_option
-@eps_option
-@steps_option
-@attack_options
-@third_option
-@size_option
-@pnorm_option
+@triangle_options
 @click.option("--points", type=int, default=200, show_default=True, help="Samples per side of the triangle.")
 @click.option("--log", "log_scale", is_flag=True, help="Logarithmic probability axis.")
 @click.option("--out", default=None, help="Picture file (default: RUN/slices/profile-INDEX.png).")
-@seed_option
-@device_option
-@data_dir_option
-@quiet_option
-@friendly_errors
+@run_options
 def profile(run_path: str, index: int, attack_name: str, norm: str | None, eps: float | None, steps: int | None,
             options: tuple[str, ...], third: str, size: float | None, perturbation_norm: str, points: int, log_scale: bool,
             out: str | None, seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
@@ -208,18 +202,14 @@ def profile(run_path: str, index: int, attack_name: str, norm: str | None, eps: 
 
     matplotlib.use("Agg")
     from advlab.viz import ProfileDisplay, compute_profiles
-    from advlab.viz.third_points import adversarial_of
 
-    run, model, ds = _load(run_path, device, data_dir, quiet)
-    path = _out_path(out, run.path / "slices" / f"profile-{index}.png")
-    a = _image(ds, index)
-    atk, eps = _attack(attack_name, norm, steps, options, eps)
-    b = adversarial_of(model, a, atk, eps=eps, seed=seed)
-    c = _third(third, model, a, b, atk, eps, ds, seed, size, perturbation_norm)
-    data = compute_profiles(model, a, b, c, points=points)
+    path, t = _triangle(run_path, index, out, "profile", attack_name=attack_name, norm=norm, eps=eps, steps=steps,
+                        options=options, third=third, size=size, perturbation_norm=perturbation_norm, seed=seed,
+                        device=device, data_dir=data_dir, quiet=quiet)
+    data = compute_profiles(t.model, t.a, t.b, t.c, points=points)
     for k, side in enumerate(("a → b", "b → c", "c → a")):
         click.echo(f"{side}: predicted class changes {data.class_changes(k)} time(s)")
-    fig = ProfileDisplay(data).plot(log=log_scale, title=f"{atk.name} adversarial, third point: {third}").figure_
+    fig = ProfileDisplay(data).plot(log=log_scale, title=f"{t.attack.name} adversarial, third point: {third}").figure_
     click.echo(f"wrote {_save(fig, path)}")
 
 
@@ -227,11 +217,9 @@ def profile(run_path: str, index: int, attack_name: str, norm: str | None, eps: 
 @click.argument("model_name", metavar="MODEL")
 @click.option("--data", "data_name", required=True, help="Dataset name (see `advlab data list`).")
 @click.option("--epochs", type=int, default=5, show_default=True)
-@click.option("--index", type=int, default=0, show_default=True, help="Test image a.")
+@index_option
 @click.option("--other", type=int, default=None, help="Test image b (default: the first of another class than a).")
-@third_option
-@size_option
-@pnorm_option
+@third_point_options
 @click.option("--resolution", type=int, default=96, show_default=True)
 @click.option("--limit-train", type=int, default=None, help="Use only the first N training inputs.")
 @click.option("--batch-size", type=int, default=128, show_default=True)
@@ -239,11 +227,7 @@ def profile(run_path: str, index: int, attack_name: str, norm: str | None, eps: 
 @click.option("--fps", type=float, default=2.0, show_default=True)
 @click.option("--option", "model_options", multiple=True, metavar="KEY=VALUE", help="Model option, e.g. widths=[64].")
 @click.option("--out", default="train.gif", show_default=True, help="Animation file: .gif, or .mp4 when ffmpeg is installed.")
-@seed_option
-@device_option
-@data_dir_option
-@quiet_option
-@friendly_errors
+@run_options
 def animate(model_name: str, data_name: str, epochs: int, index: int, other: int | None, third: str, size: float | None,
             perturbation_norm: str, resolution: int,
             limit_train: int | None, batch_size: int, lr: float, fps: float, model_options: tuple[str, ...], out: str,

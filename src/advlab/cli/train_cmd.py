@@ -6,15 +6,7 @@ from typing import Any
 
 import click
 
-from advlab.cli.options import (
-    data_dir_option,
-    device_option,
-    friendly_errors,
-    parse_list,
-    parse_options,
-    quiet_option,
-    seed_option,
-)
+from advlab.cli.options import parse_list, parse_options, run_options
 
 
 def _int_or_str(v: str) -> int | str:
@@ -38,11 +30,7 @@ def _int_or_str(v: str) -> int | str:
 @click.option("--option", "model_options", multiple=True, metavar="KEY=VALUE", help="Model option, e.g. widths=[100,2].")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder (default: runs/MODEL-DATA).")
 @click.option("--resume", is_flag=True, help="Continue from the run folder's last checkpoint.")
-@seed_option
-@device_option
-@data_dir_option
-@quiet_option
-@friendly_errors
+@run_options
 def train(model_name: str, data_name: str, classes: str | None, features: str | None, limit_train: int | None,
           epochs: int, batch_size: int, lr: float, optimizer: str, schedule: str | None, method: str,
           eps: float | None, method_options: tuple[str, ...], model_options: tuple[str, ...], out: str | None,
