@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,11 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 @pytest.fixture(scope="session")
 def shared_data_dir() -> Path:
     """The folder holding mnist/ and fashion-mnist/ canonical files; skips the test when absent."""
-    if not (SHARED_DATA / "mnist").is_dir():
-        pytest.skip(f"canonical dataset files not found in {SHARED_DATA}")
-    return SHARED_DATA
+    candidates = [SHARED_DATA] + ([Path(os.environ["ADVLAB_DATA"])] if os.environ.get("ADVLAB_DATA") else [])
+    for folder in candidates:
+        if (folder / "mnist").is_dir():
+            return folder
+    pytest.skip(f"canonical dataset files not found in {' or '.join(map(str, candidates))}")
 
 
 def pytest_configure(config: pytest.Config) -> None:
