@@ -131,8 +131,9 @@ def test_crafting_costs_one_forward_per_step_and_leaves_weight_grads_alone(digit
 
 @pytest.mark.parametrize(("name", "options", "expected"), [
     ("fgsm", {"eps": 0.1}, {"method": "fgsm", "eps": 0.1, "alpha": 0.5}),
-    ("pgd", {"eps": 0.3}, {"method": "pgd", "eps": 0.3, "steps": 40, "stepsize": 0.01, "random_start": True}),
-    ("fast", {"eps": 0.2}, {"method": "fast", "eps": 0.2, "step": 0.25}),
+    ("pgd", {"eps": 0.3}, {"method": "pgd", "eps": 0.3, "steps": 40, "stepsize": 0.01, "random_start": True,
+                           "stop_when_fooled": False}),
+    ("fast", {"eps": 0.2}, {"method": "fast", "eps": 0.2, "step": 0.25, "clip_start": True}),
 ])
 def test_make_method_builds_each_by_name_with_full_config(name, options, expected):
     config = make_method(name, **options).config()
@@ -210,3 +211,43 @@ def test_cli_refuses_an_option_a_method_does_not_take(tmp_path):
         cli, ["train", "mlp", "--data", "digits", "--method", "mixup", "--eps", "0.1", "--out", str(tmp_path), "-q"]
     )
     assert result.exit_code != 0 and "mixup" in result.output
+
+
+def test_pgd_stop_when_fooled_freezes_misclassified_samples():
+    import torch
+
+    from advlab.models import build
+    from advlab.train.adversarial import PGDAdversarial
+
+    torch.manual_seed(0)
+    model = build("softmax", input_shape=(6,), classes=3)
+    x = torch.rand(64, 6) * 0.5 + 0.25
+    y = model.predict(x)
+    y[:32] = (y[:32] + 1) % 3  # already misclassified: must not move under stop_when_fooled
+    torch.manual_seed(1)
+    frozen = PGDAdversarial(0.1, steps=5, stepsize=0.02, random_start=False, stop_when_fooled=True).perturb(model, x, y)
+    torch.manual_seed(1)
+    moving = PGDAdversarial(0.1, steps=5, stepsize=0.02, random_start=False).perturb(model, x, y)
+    assert torch.equal(frozen[:32], x[:32])
+    assert not torch.equal(moving[:32], x[:32])
+    assert (frozen - x).abs().max() <= 0.1 + 1e-6 and frozen.min() >= 0 and frozen.max() <= 1
+
+
+def test_fast_fgsm_unclipped_start_keeps_background_random():
+    import torch
+
+    from advlab.models import build
+    from advlab.train.adversarial import FastFGSM
+
+    torch.manual_seed(0)
+    model = build("softmax", input_shape=(1, 4, 4), classes=3)
+    x = torch.zeros(256, 1, 4, 4)  # black background, as MNIST
+    clipped = FastFGSM(0.3, step=0.375).random_start(model, x)
+    unclipped = FastFGSM(0.3, step=0.375, clip_start=False).random_start(model, x)
+    assert clipped.min() >= 0 and unclipped.min() < -0.2
+    y = torch.zeros(256, dtype=torch.long)
+    adv = FastFGSM(0.3, step=0.375, clip_start=False).perturb(model, x, y)
+    assert adv.min() >= 0 and adv.max() <= 0.3 + 1e-6
+    # From an unclipped start, the final δ on a black pixel can land strictly between 0 and ε.
+    assert ((adv > 0.01) & (adv < 0.29)).any()
+    assert FastFGSM(0.3, clip_start=False).config()["clip_start"] is False

@@ -66,13 +66,18 @@ def sign_noise(x: torch.Tensor, eps: float) -> torch.Tensor:
     return (torch.randint_like(x, 0, 2) * 2 - 1) * eps
 
 
-def loss_gradient(model: Model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """∇ₓ of the cross-entropy at ``x``: one forward and one backward to the input only."""
+def loss_gradient_and_logits(model: Model, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(∇ₓ cross-entropy, logits) at ``x``: one forward and one backward to the input only."""
     x = x.detach().requires_grad_(True)
     with torch.enable_grad():
-        loss = F.cross_entropy(model(x), y)
-        (grad,) = torch.autograd.grad(loss, x)
-    return grad
+        logits = model(x)
+        (grad,) = torch.autograd.grad(F.cross_entropy(logits, y), x)
+    return grad, logits.detach()
+
+
+def loss_gradient(model: Model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """∇ₓ of the cross-entropy at ``x``: one forward and one backward to the input only."""
+    return loss_gradient_and_logits(model, x, y)[0]
 
 
 def sign_step(model: Model, box: Box, x_start: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
