@@ -126,10 +126,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     common.add_common_args(parser)
     parser.add_argument("--n", type=int, default=500, help="number of test images")
     parser.add_argument("--steps", type=int, default=100, help="FMN steps")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    common.apply_threads(args.threads)
     model, data = common.mnist_cnn_small(args.data_dir, args.quiet)
     x, y = data.x_test[: args.n], data.y_test[: args.n]
     res = run_fmn_curve(model, x, y, steps=args.steps, repeats=args.repeats)
