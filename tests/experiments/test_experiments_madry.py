@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from advlab.experiments import ExperimentContext, run_experiment
-from advlab.experiments.madry_mnist_methods import WongFastFGSM, WongPGD
 from advlab.experiments.madry_mnist_train import diagnose
 from advlab.models import Model, build
 from advlab.runs import open_run
 from advlab.train import make_method
+from advlab.train.adversarial import FastFGSM, PGDAdversarial
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +53,7 @@ def test_madry_mnist_fast_run(tmp_path, shared_data_dir):
     assert training["eps"] == 0.3 and training["step"] == 0.375 and training["schedule"] == "cyclic"
     assert open_run(tmp_path / "models" / "cnn-pgd").load_model().spec["training"]["method"] == "pgd"
     wong = open_run(tmp_path / "models" / "cnn-fast-wong-s0").load_model().spec["training"]
-    assert wong["method"] == "fast-wong-mnist" and wong["start_clipped"] is False
+    assert wong["method"] == "fast" and wong["clip_start"] is False
     assert {88.8, 98.5} <= {c.paper for c in result.comparisons}
     assert set(result.figures) == {"robust_accuracy_vs_eps", "training_curves"}
     assert (tmp_path / "training_curves.png").is_file()
@@ -82,7 +82,7 @@ def test_wong_fast_step_perturbation_stays_in_ball_and_box():
     x, y, model = _tiny()
     eps = 0.3
     captured = _spy_last_input(model)
-    WongFastFGSM(eps, 0.375).batch_loss(model, x, y)
+    FastFGSM(eps, 0.375, clip_start=False).batch_loss(model, x, y)
     x_adv = captured["last"]
     assert (x_adv >= 0).all() and (x_adv <= 1).all() and ((x_adv - x).abs() <= eps + 1e-6).all()
     # Some black pixels end strictly inside (0, ε): the random start survives the clamp.
@@ -110,7 +110,7 @@ def test_wong_pgd_leaves_misclassified_samples_at_their_start():
         model.net.head.bias.copy_(torch.tensor([5.0, 0.0, 0.0]))
     captured = _spy_last_input(model)
     torch.manual_seed(2)
-    out = WongPGD(0.3, steps=5, stepsize=0.1).batch_loss(model, x, y)
+    out = PGDAdversarial(0.3, steps=5, stepsize=0.1, stop_when_fooled=True).batch_loss(model, x, y)
     torch.manual_seed(2)
     start = (x + (torch.rand_like(x) * 2 - 1) * 0.3).clamp(0, 1)
     final = captured["last"]

@@ -9,8 +9,8 @@ Madry et al. train with PGD-40 of step 0.01 (a larger CNN, 100k iterations,
 Adam 1e-4) and report 98.8 % clean, 89.3 % under PGD-100 × 20 restarts.
 
 Fast training runs twice per seed: advlab's ``FastFGSM`` and Wong et al.'s exact
-step (unclipped random start, see ``madry_mnist_methods``). PGD training runs
-as Wong et al.'s loop (misclassified samples stop moving) with fewer, larger
+step (unclipped random start: ``FastFGSM(clip_start=False)``). PGD training runs
+as Wong et al.'s loop (misclassified samples stop moving: ``PGDAdversarial(stop_when_fooled=True)``) with fewer, larger
 steps for the CPU, and briefly as advlab's ``PGDAdversarial``, which stays on
 the constant-prediction plateau on this net. Evaluation: PGD-50 × 10 restarts
 and FGSM at ε = 0.3 on the first ``n_eval`` test images, and FMN-L∞, whose

@@ -4,7 +4,7 @@ All models are cnn-small with the same initial weights per seed, optimiser,
 schedule and batch size; only the training step differs. Fast FGSM training is
 run twice (advlab's ``FastFGSM`` and Wong et al.'s exact MNIST step) over
 several seeds because its outcome at ε = 0.3 depends on both (see
-``madry_mnist_methods``).
+``FastFGSM(clip_start=False)``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import torch
 
 from advlab.attacks import make_attack
 from advlab.data.dataset import Dataset
-from advlab.experiments.madry_mnist_methods import WongFastFGSM, WongPGD
 from advlab.experiments.registry import ExperimentContext
 from advlab.models import Model, build
 from advlab.progress import echo
@@ -55,11 +54,11 @@ def method_for(kind: str, s: dict[str, Any]) -> TrainingMethod | None:
     if kind == "fast":
         return make_method("fast", eps=eps, step=s["fast_step"])
     if kind == "fast-wong":
-        return WongFastFGSM(eps, s["fast_step"])
+        return make_method("fast", eps=eps, step=s["fast_step"], clip_start=False)
     if kind == "pgd":
         return make_method("pgd", eps=eps, steps=s["pgd_train_steps"], stepsize=s["pgd_train_stepsize"])
     if kind == "pgd-wong":
-        return WongPGD(eps, s["pgd_train_steps"], s["pgd_train_stepsize"])
+        return make_method("pgd", eps=eps, steps=s["pgd_train_steps"], stepsize=s["pgd_train_stepsize"], stop_when_fooled=True)
     raise ValueError(f"madry-mnist: unknown training kind {kind!r}")
 
 
