@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from advlab.experiments.registry import Comparison
+from advlab.experiments.registry import Comparison, agreement_note
 
 PAPER: dict[str, float] = {
     "softmax_fgsm": 99.9, "softmax_conf": 79.3,
@@ -37,9 +37,7 @@ def _note(ours: float, paper: float | None, why: str, tolerance: float, clipped:
     if math.isnan(ours):
         parts.append("no input qualified (nothing to average)")
     elif paper is not None:
-        diff = ours - paper
-        parts.append(f"close (within {tolerance:g} points)" if abs(diff) <= tolerance
-                     else f"differs by {diff:+.1f} points: {why}")
+        parts.append(agreement_note(ours, paper, why, tolerance))
     elif why:
         parts.append(why)
     if clipped is not None:

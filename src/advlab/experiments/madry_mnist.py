@@ -28,7 +28,7 @@ from advlab.attacks import make_attack
 from advlab.data import load
 from advlab.experiments.madry_mnist_figures import robust_curves, training_curves
 from advlab.experiments.madry_mnist_train import diagnose, plans, train
-from advlab.experiments.registry import Comparison, ExperimentContext, ExperimentResult
+from advlab.experiments.registry import Comparison, ExperimentContext, ExperimentResult, agreement_note
 from advlab.models import Model
 
 EPS = 0.3
@@ -79,7 +79,7 @@ def _evaluate(model: Model, x: torch.Tensor, y: torch.Tensor, s: dict[str, Any],
 
 
 def _note(ours: float, paper: float, why: str) -> str:
-    return "close (within 1.5 points)" if abs(ours - paper) <= 1.5 else f"differs by {ours - paper:+.1f} points: {why}"
+    return agreement_note(ours, paper, why, tolerance=1.5)
 
 
 def _comparisons(ev: dict[str, Any], info: dict[str, Any], s: dict[str, Any]) -> list[Comparison]:

@@ -63,6 +63,12 @@ class ExperimentResult:
         return "\n".join(lines)
 
 
+def agreement_note(ours: float, paper: float, why: str, tolerance: float) -> str:
+    """'close (within T points)' or 'differs by ±D points: why': the note column of a comparison."""
+    diff = ours - paper
+    return f"close (within {tolerance:g} points)" if abs(diff) <= tolerance else f"differs by {diff:+.1f} points: {why}"
+
+
 def _fmt(v: Any, unit: str) -> str:
     if v is None:
         return "—"
