@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from benchmarks import common
 
 from advlab.attacks import FMN
 from advlab.models import Model
-from benchmarks import common
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SECTION = "attack_curves"

@@ -32,11 +32,11 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from benchmarks import common
 
 from advlab import attacks
 from advlab._io import write_json
 from advlab.models import Model
-from benchmarks import common
 
 SECTION = "attacks"
 EPS, STEP, STEPS = 0.3, 0.01, 40

@@ -28,11 +28,11 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from benchmarks.common import RESULTS, add_common_args, apply_threads, machine, markdown_table, write_section
 
 from advlab.data import load
 from advlab.models import Model, build
 from advlab.train import FastFGSM, FGSMAdversarial, PGDAdversarial, TrainingMethod, fit
-from benchmarks.common import RESULTS, add_common_args, apply_threads, machine, markdown_table, write_section
 
 SECTION = "training"
 EPS = 0.3

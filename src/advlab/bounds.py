@@ -14,7 +14,6 @@ from typing import Any
 import torch
 
 
-
 @dataclass(frozen=True, eq=False)
 class Bounds:
     """Lower and upper limits of the input space, broadcastable to one input."""

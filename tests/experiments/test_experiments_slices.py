@@ -10,7 +10,6 @@ import pytest
 
 from advlab.experiments import ExperimentContext, get_experiment
 
-
 # Smaller than fast mode's own settings: the test checks the plumbing and the invariants, not the pictures.
 SMALL = {"resolution": 32, "church_images": 2, "church_resolution": 12, "pgd_steps": 8, "candidates": 8, "pair_tries": 20000,
          "profile_points": 30, "n": 60}

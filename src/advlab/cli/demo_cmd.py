@@ -42,12 +42,12 @@ TITLE = "advlab demo: confident far from the data"
 @friendly_errors
 def demo(out: str, seed: int, quiet: bool) -> None:
     """Run the iris and bottleneck fooling experiments on embedded data and write one report."""
+    import torch
+
     from advlab.experiments import ExperimentContext, get_experiment
     from advlab.experiments.runner import write_outputs
     from advlab.progress import progress
     from advlab.report import write_report
-
-    import torch
 
     # The demo's models are tiny: one thread avoids threads waiting on each other (5-6x faster
     # on a loaded 2-core machine), and fixes the numbers for a given seed.

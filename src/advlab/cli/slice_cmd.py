@@ -128,7 +128,7 @@ def slice_cmd(run_path: str, index: int, attack_name: str, norm: str | None, eps
     import matplotlib
 
     matplotlib.use("Agg")
-    from advlab.viz import SliceDisplay, compute_slice, component_counts
+    from advlab.viz import SliceDisplay, component_counts, compute_slice
 
     path, t = _triangle(run_path, index, out, "slice", attack_name=attack_name, norm=norm, eps=eps, steps=steps,
                         options=options, third=third, size=size, perturbation_norm=perturbation_norm, seed=seed,

@@ -7,8 +7,8 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.error import URLError
 from typing import TYPE_CHECKING
+from urllib.error import URLError
 from urllib.request import Request, urlopen
 
 from advlab._io import default_file_mode

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-
 from advlab.data import load
 from advlab.experiments.goodfellow_mnist_compare import comparisons
 from advlab.experiments.goodfellow_mnist_eval import (

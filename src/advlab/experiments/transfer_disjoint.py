@@ -143,7 +143,6 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         f"FGSM ε ∈ {s['fgsm_eps']}, PGD ε ∈ {s['pgd_eps']} ({s['pgd_steps']} steps, random start). "
         "The papers' models (maxout, RBF, deep FC nets) are not rebuilt: the comparison is qualitative."
     )
-    pgd, fgsm = results["pgd"], results["fgsm"]
     summary = _summary(results["fgsm"], results["pgd"])
     return ExperimentResult(
         name="transfer-disjoint",
