@@ -93,7 +93,7 @@ def _mnist_resolution(ds: Any, size: int, s: dict[str, Any], ctx: ExperimentCont
     fgsm = make_attack("fgsm", loss="cw")(model, xte[correct], ds.y_test[correct], eps=eps_check, seed=ctx.seed)
     agree = (fgsm.success[0] == (eps_box <= eps_check)).float().mean().item()
     row = {
-        "resolution": f"{size}×{size}", "n": size * size, "test_accuracy": float(hist.last.test_accuracy),
+        "resolution": f"{size}×{size}", "n": size * size, "test_accuracy": _last_accuracy(hist),
         "weights_l1": float(w.abs().sum()), "m_mean_abs_weight": float(w.abs().mean()),
         "median_abs_margin": float(m_ok.abs().median()), "median_eps_unconstrained": float(eps_free.median()),
         "median_eps_box": float(eps_box.median()), "fraction_unflippable_in_box": float((~torch.isfinite(eps_box)).float().mean()),
@@ -208,3 +208,10 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         scale=scale,
         tables={"mnist": rows, "synthetic": [{"regime": k, **{kk: v for kk, v in d.items() if kk != "rows"}} for k, d in synth.items()]},
     )
+
+
+def _last_accuracy(history: Any) -> float:
+    last = history.last
+    if last is None or last.test_accuracy is None:
+        raise RuntimeError("linear-dimension: training recorded no test accuracy")
+    return float(last.test_accuracy)

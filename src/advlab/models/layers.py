@@ -16,6 +16,9 @@ class Normalize(nn.Module):
     conversion) accepts the float32 inputs every attack and picture uses.
     """
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, mean: float | Sequence[float] = 0.0, std: float | Sequence[float] = 1.0, ndim: int = 1):
         super().__init__()
         m = torch.as_tensor(mean, dtype=torch.float32)

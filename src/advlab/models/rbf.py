@@ -99,7 +99,7 @@ def init_rbf_from_data(
     head = rbf_head(model)
     if len(x) != len(y):
         raise ValueError(f"init_rbf_from_data: {len(x)} inputs but {len(y)} labels")
-    h = model.net.features(x.to(model.device).float())
+    h = model.net.features(x.to(model.device).float())  # type: ignore[operator]  # a Classifier
     y = y.to(h.device)
     gen = torch.Generator().manual_seed(seed)
     for k in range(head.num_classes):
