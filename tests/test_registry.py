@@ -65,3 +65,14 @@ def test_names_are_kebab_case(bad):
 def test_accepted_options_is_none_for_kwargs_factories():
     assert accepted_options(lambda **kw: kw) is None
     assert accepted_options(Widget) == ["colour", "size"]
+
+
+def test_a_missing_required_option_is_named():
+    class NeedsEps:
+        def __init__(self, eps: float, steps: int = 1):
+            self.eps = eps
+
+    reg: Registry[type] = Registry("method")
+    reg.register("needs-eps", NeedsEps)
+    with pytest.raises(ValueError, match=r"method 'needs-eps': missing required option\(s\) \['eps'\]"):
+        reg.create("needs-eps", steps=3)

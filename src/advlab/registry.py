@@ -104,8 +104,20 @@ def accepted_options(factory: Callable[..., Any], *, skip: tuple[str, ...] = ())
 def check_options(factory: Callable[..., Any], options: dict[str, Any], what: str, *, skip: tuple[str, ...] = ()) -> None:
     """Raise ``ValueError`` naming the unknown options of ``factory`` and the valid ones."""
     allowed = accepted_options(factory, skip=skip)
-    if allowed is None:
-        return
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise ValueError(f"{what}: unknown option(s) {unknown}; expected some of {allowed}")
+    if allowed is not None:
+        unknown = sorted(set(options) - set(allowed))
+        if unknown:
+            raise ValueError(f"{what}: unknown option(s) {unknown}; expected some of {allowed}")
+    missing = sorted(set(required_options(factory, skip=skip)) - set(options))
+    if missing:
+        raise ValueError(f"{what}: missing required option(s) {missing}")
+
+
+def required_options(factory: Callable[..., Any], *, skip: tuple[str, ...] = ()) -> list[str]:
+    """Keyword options ``factory`` cannot do without (no default)."""
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return []
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return [k for k, p in params.items() if p.kind in kinds and p.default is p.empty and k not in skip and k != "self"]

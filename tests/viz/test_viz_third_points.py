@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import advlab
-from advlab.attacks import make_attack
+from advlab.attacks import ATTACKS
 from advlab.models import build
 from advlab.runs import save_run
 from advlab.viz.third_points import STRATEGIES, adversarial_of, third_point
@@ -52,11 +52,11 @@ def test_random_perturbation_is_clipped_to_the_box(model):
 def test_attack_and_seed_strategies_give_adversarials_of_a(model, a):
     b = adversarial_of(model, a, "pgd", eps=0.3, seed=0)
     c_fgsm = third_point("attack:fgsm", model, a, b, eps=0.3)
-    expected = make_attack("fgsm")(model, a[None], eps=0.3).adversarials[0, 0]
+    expected = ATTACKS.create("fgsm")(model, a[None], eps=0.3).adversarials[0, 0]
     assert torch.allclose(c_fgsm, expected)
     c_seed = third_point("seed:7", model, a, b, attack="pgd", eps=0.3)
     assert float((c_seed - a).abs().max()) <= 0.3 + 1e-6 and not torch.equal(c_seed, b)
-    assert torch.equal(c_seed, third_point("seed:7", model, a, b, attack=make_attack("pgd"), eps=0.3))
+    assert torch.equal(c_seed, third_point("seed:7", model, a, b, attack=ATTACKS.create("pgd"), eps=0.3))
 
 
 def test_image_and_model_strategies(model, a, tmp_path):
@@ -66,7 +66,7 @@ def test_image_and_model_strategies(model, a, tmp_path):
     other = build("mlp", input_shape=SHAPE, classes=3, widths=[8])
     save_run(tmp_path / "other", other, {"name": "digits"})
     c = third_point(f"model:{tmp_path / 'other'}", model, a, attack="fgsm", eps=0.2)
-    expected = make_attack("fgsm")(advlab.load(tmp_path / "other" / "model.safetensors"), a[None], eps=0.2).adversarials[0, 0]
+    expected = ATTACKS.create("fgsm")(advlab.load(tmp_path / "other" / "model.safetensors"), a[None], eps=0.2).adversarials[0, 0]
     assert torch.allclose(c, expected)
 
 

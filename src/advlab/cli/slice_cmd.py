@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from advlab.cli.options import parse_list, parse_options, run_options, stacked
+from advlab.cli.options import given, parse_list, parse_options, run_options, stacked
 
 _DEFAULT_EPS = {"linf": 0.1, "l2": 1.5, "l1": 10.0, "l0": 10.0}
 _FORMATS = {".png", ".svg", ".pdf"}
@@ -46,9 +46,9 @@ class _Triangle:
 
 
 def _attack(name: str, norm: str | None, steps: int | None, options: tuple[str, ...], eps: float | None) -> tuple[Any, float | None]:
-    from advlab.attacks import make_attack
+    from advlab.attacks import ATTACKS
 
-    atk = make_attack(name, norm=norm, steps=steps, **parse_options(options))
+    atk = ATTACKS.create(name, **given(norm=norm, steps=steps), **parse_options(options))
     if eps is None and not atk.minimization:
         eps = _DEFAULT_EPS.get(atk.norm.name, 0.1)
     return atk, eps

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from advlab.attacks import AttackResult, make_attack
+from advlab.attacks import ATTACKS, AttackResult
 from advlab.data import load
 from advlab.experiments.registry import Comparison, ExperimentContext, ExperimentResult
 from advlab.models import Model, build
@@ -61,7 +61,7 @@ def _train(model: Model, ds: Any, epochs: int, lr: float, ctx: ExperimentContext
 
 
 def _fgsm(model: Model, x: torch.Tensor, y: torch.Tensor, eps: list[float], ctx: ExperimentContext) -> AttackResult:
-    return make_attack("fgsm", norm="linf")(model, x, y, eps=eps, batch_size=1000, seed=ctx.seed, quiet=ctx.quiet)
+    return ATTACKS.create("fgsm", norm="linf")(model, x, y, eps=eps, batch_size=1000, seed=ctx.seed, quiet=ctx.quiet)
 
 
 def _error_and_confidence(result: AttackResult, k: int) -> tuple[float, float]:

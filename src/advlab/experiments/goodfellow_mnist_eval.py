@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from advlab.attacks import AttackResult, make_attack
+from advlab.attacks import ATTACKS, AttackResult
 from advlab.models import Model, ensemble_members
 from advlab.models.rbf import rbf_head
 
@@ -37,7 +37,7 @@ def attack_view(model: Model, variant: str, eps: float) -> Model:
 
 def fgsm(model: Model, x: torch.Tensor, y: torch.Tensor, eps: float, variant: str, seed: int) -> AttackResult:
     view = attack_view(model, variant, eps)
-    return make_attack("fgsm", norm="linf")(view, x, y, eps=[eps], batch_size=1000, seed=seed, quiet=True)
+    return ATTACKS.create("fgsm", norm="linf")(view, x, y, eps=[eps], batch_size=1000, seed=seed, quiet=True)
 
 
 @dataclass

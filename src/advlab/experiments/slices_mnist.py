@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from advlab.attacks import make_attack
+from advlab.attacks import ATTACKS
 from advlab.data import load
 from advlab.experiments.registry import Comparison, ExperimentContext, ExperimentResult
 from advlab.models import Model, build
 from advlab.runs import open_run, save_run
-from advlab.train import fit, make_method
+from advlab.train import METHODS, fit
 from advlab.viz import ChurchDisplay, ProfileDisplay, SliceDisplay, compute_church_windows, compute_profiles, compute_slice
 from advlab.viz.components import component_counts, disconnected_pairs, find_connecting_slice
 from advlab.viz.third_points import third_point
@@ -50,7 +50,7 @@ def trained_model(ctx: ExperimentContext, ds: Any, family: str, *, epochs: int, 
             return run.load_model().eval()
     torch.manual_seed(seed)
     model = build(family, input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, **(options or {}))
-    training = make_method(method, eps=eps)
+    training = METHODS.create(method, **({} if eps is None else {"eps": eps}))
     history = fit(model, ds, method=training, epochs=epochs, lr=lr, seed=seed, device=ctx.device, quiet=ctx.quiet)
     save_run(folder, model.cpu(), {"name": ds.name}, history.to_json(), recipe=recipe)
     return model.eval()
@@ -67,7 +67,7 @@ def model_and_data(ctx: ExperimentContext, s: dict[str, Any]) -> tuple[Model, An
 
 
 def pgd(s: dict[str, Any]) -> Any:
-    return make_attack("pgd", norm="linf", steps=s["pgd_steps"], rel_stepsize=2.5 / s["pgd_steps"])
+    return ATTACKS.create("pgd", norm="linf", steps=s["pgd_steps"], rel_stepsize=2.5 / s["pgd_steps"])
 
 
 def church_attack(s: dict[str, Any]) -> tuple[Any, float | None]:
@@ -79,7 +79,7 @@ def church_attack(s: dict[str, Any]) -> tuple[Any, float | None]:
     if s["church_attack"] == "pgd":
         return pgd(s), s["eps"]
     if s["church_attack"] == "fmn":
-        return make_attack("fmn", norm="l2"), None
+        return ATTACKS.create("fmn", norm="l2"), None
     raise ValueError(f"slices: church_attack must be 'fmn' or 'pgd', got {s['church_attack']!r}")
 
 

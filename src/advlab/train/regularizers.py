@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from advlab.models.model import Model
-from advlab.train.methods import BatchLoss, TrainingMethod, register_method
+from advlab.train.methods import METHODS, BatchLoss, TrainingMethod
 from advlab.train.perturb import Box, check_eps, check_fraction, sign_noise, uniform_noise
 
 
@@ -123,7 +123,7 @@ class L1WeightDecay(TrainingMethod):
         return BatchLoss(F.cross_entropy(logits, y) + self.penalty(model), logits)
 
 
-register_method("mixup", Mixup)
-register_method("noise-sign", SignNoise)
-register_method("noise-uniform", UniformNoise)
-register_method("l1", L1WeightDecay)
+METHODS.register("mixup", Mixup)
+METHODS.register("noise-sign", SignNoise)
+METHODS.register("noise-uniform", UniformNoise)
+METHODS.register("l1", L1WeightDecay)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from advlab.attacks import Attack, make_attack
+from advlab.attacks import ATTACKS, Attack
 from advlab.models.model import Model
 
 STRATEGIES = ("grey", "random-image", "random-perturbation", "attack:NAME", "seed:K", "model:RUN", "image:INDEX")
@@ -50,7 +50,7 @@ def resolve_attack(attack: Attack | str | None, what: str, **options: Any) -> At
     if isinstance(attack, Attack):
         return attack
     if isinstance(attack, str):
-        return make_attack(attack, **options)
+        return ATTACKS.create(attack, **options)
     raise TypeError(f"{what}: attack must be an advlab Attack or a registered name, got {type(attack).__name__}")
 
 
