@@ -95,6 +95,9 @@ def _triangle(run_path: str, index: int, out: str | None, picture: str, *, attac
               perturbation_norm: str, seed: int, device: str | None, data_dir: str | None, quiet: bool) -> tuple[Path, _Triangle]:
     """The run's test image ``index`` as a, its adversarial b and the third point c; and the picture's path
     (``--out``, default RUN/slices/PICTURE-INDEX.png), checked before any attack runs."""
+    import torch
+
+    from advlab.cli.third_point_spec import parse_third_point
     from advlab.viz.third_points import adversarial_of, third_point
 
     run, model, ds = _load(run_path, device, data_dir, quiet)
@@ -102,7 +105,8 @@ def _triangle(run_path: str, index: int, out: str | None, picture: str, *, attac
     a = _image(ds, index)
     atk, eps = _attack(attack_name, norm, steps, options, eps)
     b = adversarial_of(model, a, atk, eps=eps, seed=seed)
-    c = third_point(third, model, a, b, attack=atk, eps=eps, data=ds, seed=seed, size=size, norm=perturbation_norm)
+    strategy = parse_third_point(third, data=ds, size=size, norm=perturbation_norm, eps=eps)
+    c = third_point(strategy, model, a, b, attack=atk, eps=eps, generator=torch.Generator().manual_seed(seed))
     return path, _Triangle(model, atk, eps, a, b, c)
 
 
@@ -236,10 +240,11 @@ def animate(model_name: str, data_name: str, epochs: int, index: int, other: int
     import torch
 
     from advlab import data as data_mod
+    from advlab.cli.third_point_spec import parse_third_point
     from advlab.models import build, family
     from advlab.train import fit
     from advlab.viz import SliceRecorder
-    from advlab.viz.third_points import third_point
+    from advlab.viz.third_points import MODEL_DEPENDENT, third_point
 
     path = Path(out)
     if path.suffix.lower() not in {".gif", ".mp4"}:
@@ -255,10 +260,11 @@ def animate(model_name: str, data_name: str, epochs: int, index: int, other: int
     b = _image(ds, other)
     torch.manual_seed(seed)
     model = build(model_name, input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, **parse_options(model_options))
-    if third.split(":")[0] in {"attack", "seed", "model"}:
+    strategy = parse_third_point(third, data=ds, size=size, norm=perturbation_norm)
+    if isinstance(strategy, MODEL_DEPENDENT):
         raise ValueError("animate: the third point must not depend on the model being trained (use grey, random-image, "
                          "random-perturbation or image:INDEX)")
-    c = third_point(third, model, a, b, data=ds, seed=seed, size=size, norm=perturbation_norm)
+    c = third_point(strategy, model, a, b, generator=torch.Generator().manual_seed(seed))
     recorder = SliceRecorder(a, b, c, resolution)
     fit(model, ds, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device, callbacks=[recorder], quiet=quiet)
     anim = recorder.animation()

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from advlab.attacks import ATTACKS
+from advlab.attacks import ATTACKS, FGSM, DeepFool
 from advlab.data import load
 from advlab.experiments.registry import Comparison, ExperimentContext, ExperimentResult
 from advlab.models import Model, build
@@ -24,7 +24,7 @@ from advlab.runs import open_run, save_run
 from advlab.train import METHODS, fit
 from advlab.viz import ChurchDisplay, ProfileDisplay, SliceDisplay, compute_church_windows, compute_profiles, compute_slice
 from advlab.viz.components import component_counts, disconnected_pairs, find_connecting_slice
-from advlab.viz.third_points import third_point
+from advlab.viz.third_points import Grey, OtherAttack, OtherSeed, RandomImage, RandomPerturbation, third_point
 
 FULL = {"data": "mnist", "epochs": 2, "limit_train": None, "eps": 0.1, "pgd_steps": 40, "resolution": 200,
         "church_resolution": 64, "church_images": 4, "profile_points": 300, "pair_search": 400, "pair_tries": 20000, "candidates": 40, "index": None, "church_attack": "fmn"}
@@ -99,18 +99,22 @@ def _third_points(model: Model, ds: Any, a: torch.Tensor, b: torch.Tensor, s: di
     pred = model.predict(a[None]).item()
     other = int(torch.nonzero(model.predict(ds.x_test[:200]).cpu() != pred)[0])
     size = 2.0 * float((b - a).norm())
-    common = {"attack": pgd(s), "eps": s["eps"], "data": ds, "seed": seed}
+    atk = pgd(s)
+
+    def c(strategy: Any) -> torch.Tensor:
+        return third_point(strategy, model, a, b, attack=atk, eps=s["eps"], generator=torch.Generator().manual_seed(seed))
+
     out = {
-        "grey (centre of H)": third_point("grey", model, a, b, **common),
-        "random image": third_point("random-image", model, a, b, **common),
-        f"random perturbation (L2 {size:.2g})": third_point("random-perturbation", model, a, b, size=size, **common),
-        "FGSM adversarial": third_point("attack:fgsm", model, a, b, **common),
+        "grey (centre of H)": c(Grey()),
+        "random image": c(RandomImage()),
+        f"random perturbation (L2 {size:.2g})": c(RandomPerturbation(size=size, norm="l2")),
+        "FGSM adversarial": c(OtherAttack(FGSM(), s["eps"])),
     }
     try:
-        out["PGD, another random start"] = third_point(f"seed:{seed + 1}", model, a, b, **common)
+        out["PGD, another random start"] = c(OtherSeed(seed + 1))
     except ValueError:  # every random start converged to the same corner of the ε-ball: b itself
-        out["DeepFool adversarial (PGD starts all reach b)"] = third_point("attack:deepfool", model, a, b, **common)
-    out[f"test image {other}"] = third_point(f"image:{other}", model, a, b, **common)
+        out["DeepFool adversarial (PGD starts all reach b)"] = c(OtherAttack(DeepFool()))
+    out[f"test image {other}"] = c(ds.x_test[other])
     return out
 
 
@@ -168,8 +172,9 @@ def _connectivity(model: Model, ds: Any, s: dict[str, Any], seed: int) -> tuple[
     if not pairs:
         return None, info, []
     for name_a, a, name_b, b in pairs:
-        cands = {"grey": third_point("grey", model, a)}
-        cands.update({f"random image {k}": third_point("random-image", model, a, seed=seed + k) for k in range(3)})
+        cands = {"grey": third_point(Grey(), model, a)}
+        cands.update({f"random image {k}": third_point(RandomImage(), model, a, generator=torch.Generator().manual_seed(seed + k))
+                      for k in range(3)})
         cands.update({f"test image {k}": ds.x_test[k] for k in range(s["candidates"])
                       if not (torch.equal(ds.x_test[k], a) or torch.equal(ds.x_test[k], b))})
         res = find_connecting_slice(model, a, b, cands, resolution=s["resolution"])
