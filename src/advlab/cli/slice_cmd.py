@@ -43,6 +43,7 @@ class _Triangle:
     a: Any
     b: Any
     c: Any
+    extended: float | None = None  # b = a + f·(minimal adversarial − a) for a minimisation attack
 
 
 def _attack(name: str, norm: str | None, steps: int | None, options: tuple[str, ...], eps: float | None) -> tuple[Any, float | None]:
@@ -103,7 +104,12 @@ def _triangle(run_path: str, index: int, out: str | None, picture: str, *, attac
     atk, eps = _attack(attack_name, norm, steps, options, eps)
     b = adversarial_of(model, a, atk, eps=eps, seed=seed)
     c = third_point(third, model, a, b, attack=atk, eps=eps, data=ds, seed=seed, size=size, norm=perturbation_norm)
-    return path, _Triangle(model, atk, eps, a, b, c)
+    extended = None
+    if atk.minimization:  # b sits on the boundary: move it past, along its own direction, so its region shows
+        from advlab.viz.extend import extend_adversarial
+
+        b, extended = extend_adversarial(model, a, b)
+    return path, _Triangle(model, atk, eps, a, b, c, extended)
 
 
 def _prediction_line(model: Any, points: dict[str, Any]) -> str:
@@ -136,6 +142,8 @@ def slice_cmd(run_path: str, index: int, attack_name: str, norm: str | None, eps
     model, atk, eps, a, b, c = t.model, t.attack, t.eps, t.a, t.b, t.c.to(t.a.dtype)
     data = compute_slice(model, a, b, c, resolution=resolution, zoom=zoom, quiet=quiet)
     title = f"{atk.name} ({atk.norm.name}{'' if eps is None else f', ε = {eps:g}'}), third point: {third}"
+    if t.extended is not None:
+        title += f"\nb = a + {t.extended:.3g}×(minimal adversarial − a): past the boundary"
     fig = SliceDisplay(data).plot(title=title, images=(a.cpu(), b.cpu(), c.cpu())).figure_
     click.echo(_prediction_line(model, {"a": a, "b": b, "c": c}))
     counts = {k: v for k, v in component_counts(data).items() if v}
