@@ -143,7 +143,7 @@ def slice_cmd(run_path: str, index: int, attack_name: str, norm: str | None, eps
     data = compute_slice(model, a, b, c, resolution=resolution, zoom=zoom, quiet=quiet)
     title = f"{atk.name} ({atk.norm.name}{'' if eps is None else f', ε = {eps:g}'}), third point: {third}"
     if t.extended is not None:
-        title += f"\nb = a + {t.extended:.3g}×(minimal adversarial − a): past the boundary"
+        title += f"\nb = a + {t.extended:.3g}×(minimal adversarial − a), clipped to H: past the boundary"
     fig = SliceDisplay(data).plot(title=title, images=(a.cpu(), b.cpu(), c.cpu())).figure_
     click.echo(_prediction_line(model, {"a": a, "b": b, "c": c}))
     counts = {k: v for k, v in component_counts(data).items() if v}

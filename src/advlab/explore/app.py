@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
 
+import torch
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -100,10 +101,10 @@ def create_app(session: Session, *, workers: int = 2, abandon_after: float = 60.
         def work(job: Job) -> dict[str, Any]:
             tri = session.triangle(req, job)
             panels = []
-            for k, run in enumerate(req.runs):
+            for run in req.runs:
                 data = session.slice(req, run, tri, job)
                 panels.append({"run": run, "name": session.runs[run].name, "data": data,
-                               "anchor_classes": session.runs[run].model.predict(torch_stack(tri)).tolist()})
+                               "anchor_classes": session.runs[run].model.predict(torch.stack([tri.a, tri.b, tri.c])).tolist()})
             return {"request": req, "triangle": tri, "panels": panels}
 
         job = jobs.submit(work)
@@ -219,12 +220,6 @@ def _lifespan(jobs: JobRunner) -> Any:
     return lifespan
 
 
-def torch_stack(tri: Any) -> Any:
-    import torch
-
-    return torch.stack([tri.a, tri.b, tri.c])
-
-
 def _describe(job: Job) -> dict[str, Any]:
     """The JSON view of a finished job's result (arrays stay on the server; pictures by URL)."""
     result = job.result
@@ -247,6 +242,6 @@ def _describe(job: Job) -> dict[str, Any]:
         })
     caption = f"b = {tri.attack}"
     if tri.extended is not None:
-        caption += f", moved along its direction to {tri.extended:.3g}× the minimal distance (past the boundary)"
+        caption += f", moved along its direction to {tri.extended:.3g}× the minimal distance, clipped to H (past the boundary)"
     return {"kind": "slice", "panels": panels, "caption": caption, "extended": tri.extended, "fooled": tri.fooled,
             "ab_distance": float((tri.b - tri.a).norm()), "ac_distance": float((tri.c - tri.a).norm())}

@@ -53,10 +53,11 @@ def church_figure_png(data: Any) -> bytes:
 
 def slice_npz(data: SliceData) -> bytes:
     buf = io.BytesIO()
-    np.savez_compressed(buf, **data.to_arrays())
+    arrays: dict[str, Any] = data.to_arrays()
+    np.savez_compressed(buf, **arrays)
     return buf.getvalue()
 
 
 def palette(n: int) -> list[str]:
     """CSS colours of the classes (the same hues as every advlab figure)."""
-    return ["#%02x%02x%02x" % tuple(int(round(255 * v)) for v in rgb) for rgb in class_colors(n)]
+    return ["#" + "".join(f"{int(round(255 * v)):02x}" for v in rgb) for rgb in class_colors(n)]

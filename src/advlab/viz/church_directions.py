@@ -90,7 +90,9 @@ class _FaceNet(torch.nn.Module):
         self.register_buffer("free", free.reshape(model.input_shape).to(model.device, torch.float32))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(self.a + self.free * (x - self.a))
+        a: torch.Tensor = self.get_buffer("a")
+        free: torch.Tensor = self.get_buffer("free")
+        return self.model(a + free * (x - a))
 
 
 def in_face(model: Model, a: torch.Tensor, free: torch.Tensor) -> Model:

@@ -217,12 +217,12 @@ function drawOverlay(canvas, panel, point) {
     ctx.fillStyle = "#000"; ctx.font = "bold 12px sans-serif";
     ctx.fillText(names[k], x + 9, y - 7);
   });
-  // scale bar (input-space L2 units), bottom left
+  // scale bar (input-space L2 units), top left
   const [[s0, s1]] = panel.extent;
   const len = niceLength(s1 - s0), px = len / (s1 - s0) * PANEL;
-  ctx.fillStyle = "rgba(255,255,255,0.8)"; ctx.fillRect(6, PANEL - 26, px + 12, 20);
-  ctx.fillStyle = "#000"; ctx.fillRect(12, PANEL - 12, px, 3);
-  ctx.font = "11px sans-serif"; ctx.fillText(`${len} (L2)`, 12, PANEL - 15);
+  ctx.fillStyle = "rgba(255,255,255,0.8)"; ctx.fillRect(6, 6, px + 12, 22);
+  ctx.fillStyle = "#000"; ctx.fillRect(12, 21, px, 3);
+  ctx.font = "11px sans-serif"; ctx.fillText(`${len} (L2)`, 12, 17);
   if (point) {
     const [x, y] = toPixel(panel, point[0], point[1]);
     ctx.strokeStyle = "#000"; ctx.lineWidth = 1;
