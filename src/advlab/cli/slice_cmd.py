@@ -162,11 +162,13 @@ def slice_cmd(run_path: str, index: int, attack_name: str, norm: str | None, eps
               help="Outside H: grey, or the model's labels faded (auto: grey when most window pixels are inside H).")
 @click.option("--face/--no-face", default=True, show_default=True,
               help="Directions within the face of H containing each image (pixels at a bound stay fixed).")
+@click.option("--center", type=click.Choice(["midpoint", "image"]), default="midpoint", show_default=True,
+              help="Centre adversarial windows between the image and ☆ (most of the window in H) or on the image.")
 @click.option("--out", default=None, help="Picture file (default: RUN/slices/church.png).")
 @run_options
 def church(run_path: str, indices: str, attack_name: str, norm: str | None, eps: float | None, steps: int | None,
            options: tuple[str, ...], kinds: str, radius: float | None, resolution: int, outside: str, face: bool,
-           out: str | None, seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
+           center: str, out: str | None, seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
     """Church-window grid: small slices centred on test images along adversarial and random directions."""
     import matplotlib
     import torch
@@ -185,7 +187,8 @@ def church(run_path: str, indices: str, attack_name: str, norm: str | None, eps:
     else:
         atk, eps = _attack(attack_name, norm, steps, options, eps)
     data = compute_church_windows(model, x, ds.y_test[idx], attack=atk, eps=eps, kinds=parse_list(kinds) or (),
-                                  radius=radius, resolution=resolution, seed=seed, face=face)
+                                  radius=radius, resolution=resolution, seed=seed, face=face,
+                                  center="image" if attack_name == "gradient" else center)
     inside = float(data.feasible.mean())
     click.echo(f"{len(idx)} images × {len(data.kinds)} windows, half-width {data.radius:.3g} (L2); "
                f"inside H: {100 * inside:.1f}% of the window pixels (whole windows fit in H up to half-width "
