@@ -39,7 +39,8 @@ def test_slices_mnist_outputs(mnist_slices):
         assert row["regions (4-conn.)"] >= row["classes seen"] >= 2  # a and b differ in class
     assert {"third_points", "local_global", "church_windows", "profiles"} <= set(res.figures)
     assert set(res.captions) == set(res.figures)
-    assert m["church"]["centre_is_prediction"] == 1.0
+    assert m["church"]["image_is_prediction"] == 1.0
+    assert set(m["church"]["inside_H_by_kind"]) == set(m["church"]["kinds"]) and "crosses a decision boundary" in res.summary
     assert "outside" in res.summary and "fast mode" in res.scale
 
 

@@ -43,6 +43,7 @@ class _Triangle:
     a: Any
     b: Any
     c: Any
+    extended: float | None = None  # b = a + f·(minimal adversarial − a) for a minimisation attack
 
 
 def _attack(name: str, norm: str | None, steps: int | None, options: tuple[str, ...], eps: float | None) -> tuple[Any, float | None]:
@@ -107,7 +108,12 @@ def _triangle(run_path: str, index: int, out: str | None, picture: str, *, attac
     b = adversarial_of(model, a, atk, eps=eps, seed=seed)
     strategy = parse_third_point(third, data=ds, size=size, norm=perturbation_norm, eps=eps)
     c = third_point(strategy, model, a, b, attack=atk, eps=eps, generator=torch.Generator().manual_seed(seed))
-    return path, _Triangle(model, atk, eps, a, b, c)
+    extended = None
+    if atk.minimization:  # b sits on the boundary: move it past, along its own direction, so its region shows
+        from advlab.viz.extend import extend_adversarial
+
+        b, extended = extend_adversarial(model, a, b)
+    return path, _Triangle(model, atk, eps, a, b, c, extended)
 
 
 def _prediction_line(model: Any, points: dict[str, Any]) -> str:
@@ -140,6 +146,8 @@ def slice_cmd(run_path: str, index: int, attack_name: str, norm: str | None, eps
     model, atk, eps, a, b, c = t.model, t.attack, t.eps, t.a, t.b, t.c.to(t.a.dtype)
     data = compute_slice(model, a, b, c, resolution=resolution, zoom=zoom, quiet=quiet)
     title = f"{atk.name} ({atk.norm.name}{'' if eps is None else f', ε = {eps:g}'}), third point: {third}"
+    if t.extended is not None:
+        title += f"\nb = a + {t.extended:.3g}×(minimal adversarial − a), clipped to H: past the boundary"
     fig = SliceDisplay(data).plot(title=title, images=(a.cpu(), b.cpu(), c.cpu())).figure_
     click.echo(_prediction_line(model, {"a": a, "b": b, "c": c}))
     counts = {k: v for k, v in component_counts(data).items() if v}
@@ -158,11 +166,13 @@ def slice_cmd(run_path: str, index: int, attack_name: str, norm: str | None, eps
               help="Outside H: grey, or the model's labels faded (auto: grey when most window pixels are inside H).")
 @click.option("--face/--no-face", default=True, show_default=True,
               help="Directions within the face of H containing each image (pixels at a bound stay fixed).")
+@click.option("--center", type=click.Choice(["midpoint", "image"]), default="midpoint", show_default=True,
+              help="Centre adversarial windows between the image and ☆ (most of the window in H) or on the image.")
 @click.option("--out", default=None, help="Picture file (default: RUN/slices/church.png).")
 @run_options
 def church(run_path: str, indices: str, attack_name: str, norm: str | None, eps: float | None, steps: int | None,
            options: tuple[str, ...], kinds: str, radius: float | None, resolution: int, outside: str, face: bool,
-           out: str | None, seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
+           center: str, out: str | None, seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
     """Church-window grid: small slices centred on test images along adversarial and random directions."""
     import matplotlib
     import torch
@@ -181,7 +191,8 @@ def church(run_path: str, indices: str, attack_name: str, norm: str | None, eps:
     else:
         atk, eps = _attack(attack_name, norm, steps, options, eps)
     data = compute_church_windows(model, x, ds.y_test[idx], attack=atk, eps=eps, kinds=parse_list(kinds) or (),
-                                  radius=radius, resolution=resolution, seed=seed, face=face)
+                                  radius=radius, resolution=resolution, seed=seed, face=face,
+                                  center="image" if attack_name == "gradient" else center)
     inside = float(data.feasible.mean())
     click.echo(f"{len(idx)} images × {len(data.kinds)} windows, half-width {data.radius:.3g} (L2); "
                f"inside H: {100 * inside:.1f}% of the window pixels (whole windows fit in H up to half-width "

@@ -27,9 +27,11 @@ from advlab.viz.components import component_counts, disconnected_pairs, find_con
 from advlab.viz.third_points import Grey, OtherAttack, OtherSeed, RandomImage, RandomPerturbation, third_point
 
 FULL = {"data": "mnist", "epochs": 2, "limit_train": None, "eps": 0.1, "pgd_steps": 40, "resolution": 200,
-        "church_resolution": 64, "church_images": 4, "profile_points": 300, "pair_search": 400, "pair_tries": 20000, "candidates": 40, "index": None, "church_attack": "fmn"}
+        "church_resolution": 64, "church_images": 4, "profile_points": 300, "pair_search": 400, "pair_tries": 20000, "candidates": 40, "index": None, "church_attack": "pgd-l2",
+        "church_eps": 2.5, "church_center": "midpoint"}
 FAST = {"data": "digits", "epochs": 3, "limit_train": None, "eps": 0.2, "pgd_steps": 20, "resolution": 64,
-        "church_resolution": 24, "church_images": 4, "profile_points": 80, "pair_search": 360, "pair_tries": 60000, "candidates": 16, "index": None, "church_attack": "fmn"}
+        "church_resolution": 24, "church_images": 4, "profile_points": 80, "pair_search": 360, "pair_tries": 60000, "candidates": 16, "index": None, "church_attack": "pgd-l2",
+        "church_eps": 1.0, "church_center": "midpoint"}
 
 
 def settings(ctx: ExperimentContext, full: dict[str, Any], fast: dict[str, Any]) -> dict[str, Any]:
@@ -73,14 +75,18 @@ def pgd(s: dict[str, Any]) -> Any:
 def church_attack(s: dict[str, Any]) -> tuple[Any, float | None]:
     """The attack behind the church windows' adversarial directions, and its ε (None: a minimisation attack).
 
-    ``fmn`` (default): the minimal L2 adversarial within the face of H, so ☆ marks the nearest boundary there;
+    ``pgd-l2`` (default): L2 PGD of size ``church_eps`` within the face of H: past the boundary (so the adversarial
+    region shows in the window) yet short enough for the window around a → ☆ to stay mostly in H;
+    ``fmn``: the minimal L2 adversarial within the face, so ☆ marks the nearest boundary (on it: little shows);
     ``pgd``: the L∞ PGD of the slices (at ε = 0.1 it rarely fools an MNIST model through the free pixels alone).
     """
     if s["church_attack"] == "pgd":
         return pgd(s), s["eps"]
+    if s["church_attack"] == "pgd-l2":
+        return ATTACKS.create("pgd", norm="l2"), float(s["church_eps"])
     if s["church_attack"] == "fmn":
         return ATTACKS.create("fmn", norm="l2"), None
-    raise ValueError(f"slices: church_attack must be 'fmn' or 'pgd', got {s['church_attack']!r}")
+    raise ValueError(f"slices: church_attack must be 'pgd-l2', 'fmn' or 'pgd', got {s['church_attack']!r}")
 
 
 def pick_image(model: Model, ds: Any, s: dict[str, Any], seed: int, n: int = 32) -> tuple[int, torch.Tensor]:
@@ -221,8 +227,10 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     church_x = ds.x_test[index : index + s["church_images"]]
     church_atk, church_eps = church_attack(s)
     church = compute_church_windows(model, church_x, ds.y_test[index : index + len(church_x)], attack=church_atk, eps=church_eps,
-                                    resolution=s["church_resolution"], seed=ctx.seed)
+                                    resolution=s["church_resolution"], seed=ctx.seed, center=s["church_center"])
     inside = float(church.feasible.mean())
+    per_window = church.feasible.mean(axis=(2, 3))  # (N, K)
+    adversarial_kinds = [k != "random" for k in church.kinds]
     church_outside = "grey" if inside >= 0.5 else "faded"  # grey hides a window that is mostly outside H
     figures["church_windows"] = ChurchDisplay(church).plot(outside=church_outside).figure_
     profile_thirds = {k: thirds[k] for k in ("grey (centre of H)", "random image")}
@@ -239,7 +247,11 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         "church": {"radius": church.radius, "inside_H_fraction": inside, "face": church.face, "drawn_outside_H": church_outside,
                    "inside_radius_median": float(np.median(church.inside_radius)),
                    "adversarial_windows_fooled": float(church.fooled[:, [k != "random" for k in church.kinds]].mean()),
-                   "kinds": list(church.kinds), "centre_is_prediction": float((church.centre_labels == church.predictions[:, None]).mean())},
+                   "kinds": list(church.kinds), "center": church.center,
+                   "image_is_prediction": float((church.image_labels == church.predictions[:, None]).mean()),
+                   "inside_H_by_kind": {k: float(per_window[:, j].mean()) for j, k in enumerate(church.kinds)},
+                   "windows_at_least_half_inside_by_kind": {k: float((per_window[:, j] >= 0.5).mean()) for j, k in enumerate(church.kinds)},
+                   "adversarial_axis_crosses_boundary": float(church.crosses_boundary()[:, adversarial_kinds].mean())},
         "connectivity": connectivity,
         "component_counts": {r["third point"]: r["components"] for r in rows},
     }
@@ -251,7 +263,9 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         "church_windows": "Church windows centred on test images (same half-width everywhere): adversarial × random ⊥, "
                           "random × random and targeted × random directions, all within the face of H containing the image "
                           f"(pixels at 0 or 1 stay fixed; ☆ = the {church.source} adversarial found by moving only the other "
-                          f"pixels). {'Grey' if church_outside == 'grey' else 'Faded'}: outside H "
+                          "pixels; random directions weighted by each pixel's room to its nearer bound"
+                          f"{'; adversarial windows centred between ○ and ☆' if church.center == 'midpoint' else ''}). "
+                          f"{'Grey' if church_outside == 'grey' else 'Faded'}: outside H "
                           f"({100 * inside:.1f}% of the window pixels are inside).",
         "profiles": "Class probabilities along a → b → c → a (dashed lines at the anchors).",
         "connectivity": (f"a = {connectivity.get('a')}, b = {connectivity.get('b')}, both predicted "
@@ -306,8 +320,13 @@ def _summary(m: dict[str, Any], rows: list[dict[str, Any]], local: list[dict[str
 
 def _church_sentence(c: dict[str, Any]) -> str:
     inside = 100 * c["inside_H_fraction"]
+    by_kind = "; ".join(f"{k}: {100 * v:.0f}% inside H on average, {100 * c['windows_at_least_half_inside_by_kind'][k]:.0f}% of "
+                        "the windows at least half inside" for k, v in c["inside_H_by_kind"].items())
     text = (f"The church windows use directions within the face of H containing each image (pixels at 0 or 1 stay fixed; "
-            f"the attack too may move only the other pixels); {inside:.2g}% of their pixels are inside H. ")
+            f"the attack too may move only the other pixels; random directions weighted by each pixel's room"
+            f"{'; adversarial windows centred between the image and ☆' if c.get('center') == 'midpoint' else ''}); "
+            f"{inside:.2g}% of their pixels are inside H ({by_kind}); the adversarial axis crosses a decision boundary "
+            f"inside H in {100 * c['adversarial_axis_crosses_boundary']:.0f}% of the adversarial windows. ")
     if inside < 50:
         text += (f"The rest leaves H because many of the free pixels lie close to a bound (the soft edges of the strokes): a "
                  f"whole window stays inside H only up to a half-width of {c['inside_radius_median']:.2g} (median), against the "
