@@ -75,3 +75,13 @@ def test_errors_are_one_line(run, args, message, tmp_path):
 def test_animate_rejects_a_model_dependent_third_point(tmp_path):
     res = CliRunner().invoke(cli, ["animate", "softmax", "--data", "digits", "--third", "seed:1", "--out", str(tmp_path / "t.gif")])
     assert res.exit_code != 0 and "must not depend" in res.output
+
+
+def test_profile_of_a_minimisation_attack_says_b_was_extended(run, tmp_path):
+    res = CliRunner().invoke(cli, ["profile", str(run), "--index", "1", "--attack", "deepfool", "--third", "grey",
+                                   "--points", "20", "--out", str(tmp_path / "p.png"), "-q"])
+    assert res.exit_code == 0, res.output
+    assert "b = a + 1.5×(minimal adversarial − a), clipped to H: past the boundary" in res.output
+    res = CliRunner().invoke(cli, ["profile", str(run), "--index", "1", "--attack", "fgsm", "--eps", "0.2", "--third", "grey",
+                                   "--points", "20", "--out", str(tmp_path / "q.png"), "-q"])
+    assert res.exit_code == 0 and "minimal adversarial" not in res.output

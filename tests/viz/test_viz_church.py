@@ -154,3 +154,89 @@ def test_face_needs_free_pixels(setup):
     binary = (torch.arange(16) % 2).float().reshape(1, *SHAPE)
     with pytest.raises(ValueError, match="face=False"):
         compute_church_windows(model, binary, attack="gradient", resolution=5)
+
+
+# --- windows sized from the exact polygon plane ∩ H -------------------------------------------------------------
+
+
+def test_square_share_and_fit_match_closed_forms():
+    from advlab.viz.church_fit import fit_half_width, grid_share, square_share
+
+    big = 100.0
+    half_plane = np.array([[-big, -big], [0.3, -big], [0.3, big], [-big, big]])  # s ≤ 0.3
+    for r in (0.2, 0.5, 1.0, 4.0):
+        assert square_share(half_plane, r) == pytest.approx(min(1.0, (0.3 + r) / (2 * r)), abs=1e-12)
+    diamond = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])  # |s| + |t| ≤ 1: area 2
+    assert square_share(diamond, 0.5) == 1.0 and square_share(diamond, 1.0) == pytest.approx(0.5)
+    assert square_share(diamond, 2.0) == pytest.approx(2 / 16)
+    # the share falls as r grows, so the bisection finds the one r with share = target; for 1/2 ≤ r ≤ 1 the square
+    # [−r, r]² loses four corner triangles of legs 2r − 1: share = (4r² − 2(2r − 1)²) / 4r²
+    for target in (0.5, 0.75, 0.9):
+        r = fit_half_width(diamond, 5.0, target)
+        assert square_share(diamond, r) >= target and r == pytest.approx(_diamond_root(target), rel=1e-3)
+    assert fit_half_width(diamond, 0.4, 0.5) == 0.4  # the largest half-width already qualifies
+    assert fit_half_width(diamond, 5.0, 0.0) == 5.0  # min_inside = 0: no sizing
+    # the picture's pixel centres: with resolution, the fit holds the target there too
+    r = fit_half_width(diamond, 5.0, 0.5, resolution=7)
+    assert grid_share(diamond, r, 7) >= 0.5 and r <= 1.0 + 1e-9
+    assert grid_share(diamond, 0.5, 9) == 1.0 and grid_share(diamond, 2.0, 2) == 0.0
+    with pytest.raises(ValueError, match="min_inside"):
+        fit_half_width(diamond, 1.0, 1.0)
+
+
+def _diamond_root(target: float) -> float:
+    """r ≥ 1/2 with (4r² − 2(2r − 1)²)/4r² = target (for r ≥ 1: 2/4r²)."""
+    rs = np.linspace(0.5, 3.0, 250001)
+    share = np.where(rs <= 1, (4 * rs**2 - 2 * (2 * rs - 1) ** 2) / (4 * rs**2), 2 / (4 * rs**2))
+    return float(rs[np.argmin(np.abs(share - target))])
+
+
+@pytest.fixture(scope="module")
+def digits_windows():
+    from advlab.attacks import ATTACKS
+    from advlab.data import load
+    from advlab.models import build
+    from advlab.train import fit
+
+    ds = load("digits")
+    torch.manual_seed(0)
+    model = build("cnn-small", input_shape=ds.input_shape, classes=ds.class_names)
+    fit(model, ds, epochs=3, seed=0, lr=3e-3, quiet=True)
+    model.eval()
+    x, y = ds.x_test[:10], ds.y_test[:10]
+    kwargs = {"attack": ATTACKS.create("pgd", norm="l2"), "eps": 2.0, "resolution": 16, "center": "midpoint", "seed": 0}
+    fitted = compute_church_windows(model, x, y, **kwargs)
+    fixed = compute_church_windows(model, x, y, **kwargs, min_inside=0.0)
+    return model, x, fitted, fixed
+
+
+def test_every_window_is_at_least_half_inside_h_on_digits(digits_windows):
+    model, x, fitted, fixed = digits_windows
+    assert fitted.min_inside == 0.5 and fixed.min_inside == 0.0
+    # one half-width for all without sizing; with it, none is larger, and some windows had to shrink
+    assert (fixed.half_widths == fixed.radius).all() and fitted.radius == pytest.approx(fixed.radius)
+    assert (fitted.half_widths <= fitted.radius + 1e-12).all()
+    assert (fixed.inside_share < 0.5).any() and (fitted.half_widths < fitted.radius).any()
+    # every window: ≥ 50% of its area inside H (exact polygon) and of the pixels drawn
+    assert (fitted.inside_share >= 0.5 - 1e-9).all()
+    assert (fitted.feasible.mean(axis=(2, 3)) >= 0.5).all()
+    # the exact share agrees with an independent Monte-Carlo estimate in input space
+    g = np.random.default_rng(0)
+    flat = x.reshape(len(x), -1).double().numpy()
+    for i, j in ((0, 0), (3, 1), (7, 2)):
+        r = fitted.half_widths[i, j]
+        st = g.uniform(-r, r, size=(20000, 2))
+        centre = flat[i] + fitted.centre_offsets[i, j] * fitted.directions[i, j, 0]
+        pts = centre + st @ fitted.directions[i, j]
+        inside = ((pts >= -1e-9) & (pts <= 1 + 1e-9)).all(axis=1).mean()
+        assert inside == pytest.approx(fitted.inside_share[i, j], abs=0.015)
+    # the windows are still evaluated where they say: the image is the prediction at its own place
+    assert (fitted.image_labels[fitted.image_labels >= 0] == np.broadcast_to(fitted.predictions[:, None], fitted.image_labels.shape)[fitted.image_labels >= 0]).all()
+
+
+def test_the_adversarial_axis_still_crosses_a_boundary_on_digits(digits_windows):
+    _, _, fitted, fixed = digits_windows
+    adversarial = [k != "random" for k in fitted.kinds]
+    crosses = fitted.crosses_boundary()[:, adversarial]
+    assert crosses.mean() > 0.5  # most adversarial windows show another class along their axis, inside H
+    assert crosses.sum() >= fitted.fooled[:, adversarial].sum() - 2  # sizing loses few of the crossings the attack made

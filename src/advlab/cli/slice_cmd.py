@@ -116,6 +116,13 @@ def _triangle(run_path: str, index: int, out: str | None, picture: str, *, attac
     return path, _Triangle(model, atk, eps, a, b, c, extended)
 
 
+def _extended_line(t: _Triangle) -> str:
+    """The title's second line when b was moved past the boundary (a minimisation attack), else ''."""
+    if t.extended is None:
+        return ""
+    return f"\nb = a + {t.extended:.3g}×(minimal adversarial − a), clipped to H: past the boundary"
+
+
 def _prediction_line(model: Any, points: dict[str, Any]) -> str:
     import torch
 
@@ -145,9 +152,7 @@ def slice_cmd(run_path: str, index: int, attack_name: str, norm: str | None, eps
                         device=device, data_dir=data_dir, quiet=quiet)
     model, atk, eps, a, b, c = t.model, t.attack, t.eps, t.a, t.b, t.c.to(t.a.dtype)
     data = compute_slice(model, a, b, c, resolution=resolution, zoom=zoom, quiet=quiet)
-    title = f"{atk.name} ({atk.norm.name}{'' if eps is None else f', ε = {eps:g}'}), third point: {third}"
-    if t.extended is not None:
-        title += f"\nb = a + {t.extended:.3g}×(minimal adversarial − a), clipped to H: past the boundary"
+    title = f"{atk.name} ({atk.norm.name}{'' if eps is None else f', ε = {eps:g}'}), third point: {third}{_extended_line(t)}"
     fig = SliceDisplay(data).plot(title=title, images=(a.cpu(), b.cpu(), c.cpu())).figure_
     click.echo(_prediction_line(model, {"a": a, "b": b, "c": c}))
     counts = {k: v for k, v in component_counts(data).items() if v}
@@ -160,7 +165,10 @@ def slice_cmd(run_path: str, index: int, attack_name: str, norm: str | None, eps
 @click.option("--indices", default="0,1,2,3", show_default=True, help="Comma-separated test images (one row each).")
 @adversarial_options
 @click.option("--kinds", default="adversarial,random,targeted", show_default=True, help="Window kinds (columns).")
-@click.option("--radius", type=float, default=None, help="Window half-width, L2 (default: twice the median adversarial distance).")
+@click.option("--radius", type=float, default=None,
+              help="Largest window half-width, L2 (default: 0.6× the median distance to ☆ with --center midpoint, else 2×).")
+@click.option("--min-inside", type=float, default=0.5, show_default=True,
+              help="Shrink each window to the largest square with this share of its area inside H (0: one half-width for all).")
 @click.option("--resolution", type=int, default=48, show_default=True, help="Pixels per window side.")
 @click.option("--outside", type=click.Choice(["auto", "grey", "faded"]), default="auto", show_default=True,
               help="Outside H: grey, or the model's labels faded (auto: grey when most window pixels are inside H).")
@@ -171,7 +179,7 @@ def slice_cmd(run_path: str, index: int, attack_name: str, norm: str | None, eps
 @click.option("--out", default=None, help="Picture file (default: RUN/slices/church.png).")
 @run_options
 def church(run_path: str, indices: str, attack_name: str, norm: str | None, eps: float | None, steps: int | None,
-           options: tuple[str, ...], kinds: str, radius: float | None, resolution: int, outside: str, face: bool,
+           options: tuple[str, ...], kinds: str, radius: float | None, min_inside: float, resolution: int, outside: str, face: bool,
            center: str, out: str | None, seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
     """Church-window grid: small slices centred on test images along adversarial and random directions."""
     import matplotlib
@@ -192,11 +200,20 @@ def church(run_path: str, indices: str, attack_name: str, norm: str | None, eps:
         atk, eps = _attack(attack_name, norm, steps, options, eps)
     data = compute_church_windows(model, x, ds.y_test[idx], attack=atk, eps=eps, kinds=parse_list(kinds) or (),
                                   radius=radius, resolution=resolution, seed=seed, face=face,
-                                  center="image" if attack_name == "gradient" else center)
+                                  center="image" if attack_name == "gradient" else center, min_inside=min_inside)
     inside = float(data.feasible.mean())
-    click.echo(f"{len(idx)} images × {len(data.kinds)} windows, half-width {data.radius:.3g} (L2); "
-               f"inside H: {100 * inside:.1f}% of the window pixels (whole windows fit in H up to half-width "
-               f"{float(data.inside_radius.min()):.3g})")
+    half = data.half_widths
+    click.echo(f"{len(idx)} images × {len(data.kinds)} windows, half-width {half.min():.3g}–{half.max():.3g} (L2, at most "
+               f"{data.radius:.3g}); inside H: {100 * inside:.1f}% of the window pixels (whole windows fit in H up to "
+               f"half-width {float(data.inside_radius.min()):.3g})")
+    pixels = data.feasible.mean(axis=(2, 3))
+    crosses = data.crosses_boundary()
+    for j, kind in enumerate(data.kinds):
+        line = (f"  {kind}: {100 * pixels[:, j].mean():.1f}% inside H on average, {100 * (pixels[:, j] >= 0.5).mean():.0f}% of "
+                f"the windows at least half inside")
+        if kind != "random":
+            line += f"; the adversarial axis crosses a boundary inside H in {100 * crosses[:, j].mean():.0f}%"
+        click.echo(line)
     if outside == "auto":
         outside = "grey" if inside >= 0.5 else "faded"
     click.echo(f"wrote {_save(ChurchDisplay(data).plot(outside=outside).figure_, path)}")
@@ -224,7 +241,10 @@ def profile(run_path: str, index: int, attack_name: str, norm: str | None, eps: 
     data = compute_profiles(t.model, t.a, t.b, t.c, points=points)
     for k, side in enumerate(("a → b", "b → c", "c → a")):
         click.echo(f"{side}: predicted class changes {data.class_changes(k)} time(s)")
-    fig = ProfileDisplay(data).plot(log=log_scale, title=f"{t.attack.name} adversarial, third point: {third}").figure_
+    title = f"{t.attack.name} adversarial, third point: {third}{_extended_line(t)}"
+    if t.extended is not None:
+        click.echo(_extended_line(t).strip())
+    fig = ProfileDisplay(data).plot(log=log_scale, title=title).figure_
     click.echo(f"wrote {_save(fig, path)}")
 
 

@@ -4,8 +4,17 @@ Each window is a small square slice centred on an image a, spanned by two orthon
 directions: ``"adversarial"`` = the normalised adversarial direction (adv − a)/‖adv − a‖
 (or the loss gradient) × a random direction orthogonal to it; ``"random"`` = random ×
 random; ``"targeted"`` = the direction of a targeted adversarial (towards the runner-up
-class by default) × random. Every window has the same half-width ``radius`` (input-space
-L2), so windows compare at one scale.
+class by default) × random.
+
+Window size (``min_inside``, default 0.5): each window is the largest square, up to the
+half-width ``radius`` (input-space L2), centred where it is, of which at least ``min_inside``
+of the area lies inside H — computed exactly from the polygon plane ∩ H (``church_fit``), then
+checked on the resolution² pixel centres drawn — so every window shows mostly valid images
+whatever room its image leaves (``inside_share``: each window's exact share); each window's
+half-width is in ``radii`` and drawn in its corner. ``min_inside=0`` gives every window the
+same half-width ``radius``, so windows compare at one scale. A window whose centre lies on the
+edge of plane ∩ H (unrestricted directions, ``face=False``, on a saturated image) has no square
+to fit and keeps ``radius``.
 
 An image with saturated pixels (exactly at a bound, as most MNIST pixels are) sits on the
 boundary of H: any direction with a component on such a pixel leaves H on one side of a,
@@ -21,8 +30,8 @@ face, because many "free" pixels are anti-aliasing values within a few 1/255 of 
 Random directions within the face are room-weighted (see ``church_directions``). With
 ``center="midpoint"`` an adversarial (or targeted) window is centred on the midpoint of a and
 ☆ instead of on a, its random ⊥ direction weighted by the room left along the whole segment
-a → ☆, and the default half-width is 0.6 × the median distance to ☆: a and ☆ both lie in the
-window and, since H is convex and holds both, most of the window around the segment lies in H
+a → ☆, and the default (largest) half-width is 0.6 × the median distance to ☆: a and ☆ both lie
+in such a window and, since H is convex and holds both, much of the window around the segment lies in H
 (centred on a, the half of the window behind a leaves H along every direction that moves a
 pixel sitting at a bound). ``offsets`` gives the position of the centre along e₁.
 
@@ -44,6 +53,7 @@ import torch
 from advlab.attacks import Attack
 from advlab.models.model import Model
 from advlab.viz.church_directions import adversarial_direction, box_of, free_coordinates, random_direction, room_weights
+from advlab.viz.church_fit import fit_half_width, square_share, window_polygon
 from advlab.viz.colors import INFEASIBLE_GREY, region_rgba
 from advlab.viz.slice_geometry import Extent, pixel_centres
 from advlab.viz.third_points import resolve_attack
@@ -78,6 +88,23 @@ class ChurchData:
     face: bool = True  # directions restricted to the face of H containing each image
     offsets: np.ndarray | None = None  # (N, K) position of each window's centre on the e₁ axis (0: centred on the image)
     center: str = "image"  # "image" or "midpoint" (adversarial windows centred between the image and ☆)
+    radii: np.ndarray | None = None  # (N, K) each window's half-width (≤ radius; None: all equal to radius)
+    inside_share: np.ndarray | None = None  # (N, K) exact share of each window's area inside H (from plane ∩ H)
+    min_inside: float = 0.0  # the share each window was sized to hold inside H (0: one half-width for all)
+
+    @property
+    def half_widths(self) -> np.ndarray:
+        """(N, K) each window's half-width (L2): ``radii``, or ``radius`` everywhere."""
+        return np.full(self.labels.shape[:2], self.radius) if self.radii is None else self.radii
+
+    @property
+    def window_shares(self) -> np.ndarray:
+        """(N, K) each window's share inside H: exact (``inside_share``), else that of its pixel centres."""
+        return self.feasible.mean(axis=(2, 3)) if self.inside_share is None else self.inside_share
+
+    def window_extent(self, i: int, j: int) -> Extent:
+        r = float(self.half_widths[i, j])
+        return ((-r, r), (-r, r))
 
     @property
     def centre_offsets(self) -> np.ndarray:
@@ -86,8 +113,8 @@ class ChurchData:
     @property
     def image_labels(self) -> np.ndarray:
         """(N, K) the model's class at each image (the pixel nearest to it in its window; −1 when off the window)."""
-        r, (lo, hi) = self.resolution, self.extent[0]
-        col = np.floor((-self.centre_offsets - lo) / (hi - lo) * r).astype(int)
+        r, half = self.resolution, self.half_widths
+        col = np.floor((-self.centre_offsets + half) / (2 * half) * r).astype(int)
         ok = (col >= 0) & (col < r)
         n, k = np.indices(col.shape)
         out = self.labels[n, k, r // 2, np.clip(col, 0, r - 1)]
@@ -101,6 +128,7 @@ class ChurchData:
 
     @property
     def radius(self) -> float:
+        """The largest half-width a window may have (each window's own is in ``half_widths``)."""
         return float(self.extent[0][1])
 
     @property
@@ -129,6 +157,7 @@ def compute_church_windows(
     batch_size: int = 8192,
     face: bool = True,
     center: str = "image",
+    min_inside: float = 0.5,
 ) -> ChurchData:
     """Windows for each image of ``x`` (N × input) and each kind; ``attack="gradient"`` uses the loss gradient.
 
@@ -138,6 +167,8 @@ def compute_church_windows(
     containing each image (coordinates at a bound stay fixed), so a small window around it
     stays inside H; ``face=False``: unrestricted directions. ``center="midpoint"``: adversarial and
     targeted windows centred between the image and ☆ (default half-width 0.6 × the median distance to ☆).
+    ``min_inside``: each window is shrunk (from ``radius``) to the largest square with at least this share of its
+    area inside H (exactly, from the polygon plane ∩ H); 0 keeps ``radius`` for every window.
     """
     if not isinstance(model, Model):
         raise TypeError(f"church windows: expected an advlab Model, got {type(model).__name__}")
@@ -148,6 +179,8 @@ def compute_church_windows(
         raise ValueError(f"church windows: kinds must be among {list(KINDS)}, got {list(kinds)}")
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 3:
         raise ValueError(f"church windows: resolution must be an integer ≥ 3, got {resolution!r}")
+    if isinstance(min_inside, bool) or not isinstance(min_inside, (int, float)) or not 0 <= min_inside < 1:
+        raise ValueError(f"church windows: min_inside must be a share in [0, 1), got {min_inside!r}")
     if center not in ("image", "midpoint"):
         raise ValueError(f"church windows: center must be 'image' or 'midpoint', got {center!r}")
     if center == "midpoint" and attack == "gradient":
@@ -203,7 +236,8 @@ def compute_church_windows(
     if not np.isfinite(radius) or radius <= 0:
         raise ValueError(f"church windows: radius must be a positive number, got {radius!r}")
     extent: Extent = ((-radius, radius), (-radius, radius))
-    labels, probs, feasible = _evaluate(model, x, dirs, offsets, extent, resolution, batch_size)
+    radii, share = _fit(x, dirs, offsets, lo, hi, float(radius), float(min_inside), resolution)
+    labels, probs, feasible = _evaluate(model, x, dirs, offsets, radii, resolution, batch_size)
     source = "gradient" if atk is None else f"{atk.name} ({atk.norm.name}, {'minimal' if eps is None else f'eps={eps}'})"
     return ChurchData(
         labels=labels, probabilities=probs, feasible=feasible, directions=dirs, step=step, extent=extent, kinds=tuple(kinds),
@@ -211,7 +245,31 @@ def compute_church_windows(
         targets=tgt.numpy() if "targeted" in kinds else np.full(n, -1), class_names=tuple(model.classes),
         input_shape=tuple(model.input_shape), source=source, inside_radius=_inside_radius(x, dirs, offsets, lo, hi),
         fooled=_fooled(model, x, dirs, step, pred), face=bool(face), offsets=offsets, center=center,
+        radii=radii, inside_share=share, min_inside=float(min_inside),
     )
+
+
+def _fit(x: torch.Tensor, dirs: np.ndarray, offsets: np.ndarray, lo: torch.Tensor, hi: torch.Tensor, radius: float,
+         min_inside: float, resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    """(N, K) half-widths (the largest ≤ radius holding ≥ min_inside of the window in H, by area and by the
+    resolution² pixel centres drawn) and their exact area shares."""
+    n, k = dirs.shape[:2]
+    radii, share = np.empty((n, k)), np.empty((n, k))
+    lower, upper = lo.numpy(), hi.numpy()
+    flat = x.reshape(n, -1).double().numpy()
+    for i in range(n):
+        for j in range(k):
+            try:
+                poly = window_polygon(flat[i] + offsets[i, j] * dirs[i, j, 0], dirs[i, j], lower, upper)
+            except ValueError:  # the plane meets H in a point or a segment (face=False on a saturated image)
+                radii[i, j], share[i, j] = radius, 0.0
+                continue
+            try:
+                radii[i, j] = fit_half_width(poly, radius, min_inside, resolution=resolution)
+            except ValueError:  # the centre lies on the edge of plane ∩ H: no square qualifies, keep the largest
+                radii[i, j] = radius
+            share[i, j] = square_share(poly, radii[i, j])
+    return radii, share
 
 
 def _inside_radius(x: torch.Tensor, dirs: np.ndarray, offsets: np.ndarray, lo: torch.Tensor, hi: torch.Tensor) -> np.ndarray:
@@ -236,9 +294,9 @@ def _fooled(model: Model, x: torch.Tensor, dirs: np.ndarray, step: np.ndarray, p
     return out
 
 
-def _evaluate(model: Model, x: torch.Tensor, dirs: np.ndarray, offsets: np.ndarray, extent: Extent, resolution: int,
+def _evaluate(model: Model, x: torch.Tensor, dirs: np.ndarray, offsets: np.ndarray, radii: np.ndarray, resolution: int,
               batch_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    s, t = pixel_centres(extent, resolution)
+    s, t = pixel_centres(((-1.0, 1.0), (-1.0, 1.0)), resolution)  # scaled by each window's half-width
     ss, tt = np.meshgrid(s, t)  # row i ↔ t_i, column j ↔ s_j
     st = torch.as_tensor(np.stack([ss.ravel(), tt.ravel()], axis=1))
     lo, hi = box_of(model)
@@ -251,7 +309,7 @@ def _evaluate(model: Model, x: torch.Tensor, dirs: np.ndarray, offsets: np.ndarr
     for i in range(n):
         a = x[i].reshape(-1).double()
         for j in range(k):
-            pts = a + float(offsets[i, j]) * torch.as_tensor(dirs[i, j, 0]) + st @ torch.as_tensor(dirs[i, j])  # (R², d) float64
+            pts = a + float(offsets[i, j]) * torch.as_tensor(dirs[i, j, 0]) + float(radii[i, j]) * st @ torch.as_tensor(dirs[i, j])
             feasible[i, j] = (((pts >= lo - tol) & (pts <= hi + tol)).all(dim=1)).reshape(resolution, resolution).numpy()
             p = model.predict_proba(pts.float().reshape(-1, *model.input_shape), batch_size=batch_size).cpu().numpy()
             probs[i, j] = p.reshape(resolution, resolution, c)
@@ -293,7 +351,6 @@ class ChurchDisplay:
         if fig is None:
             fig = plt.figure(figsize=(1.25 + 2.0 * k, 2.05 * n + 0.9))
         axes = fig.subplots(n, k + 1, squeeze=False, gridspec_kw={"width_ratios": [0.62] + [1.0] * k})
-        r = d.radius
         for i in range(n):
             img = d.images[i].reshape(d.input_shape)
             pic = img[0] if img.ndim == 3 and img.shape[0] == 1 else np.moveaxis(img, 0, -1) if img.ndim == 3 else img
@@ -305,18 +362,22 @@ class ChurchDisplay:
             ax.set_title(f"{true}pred {d.class_names[d.predictions[i]]}", fontsize=8)
             for j, kind in enumerate(d.kinds):
                 ax = axes[i][j + 1]
+                r = float(d.half_widths[i, j])
                 ax.imshow(self.rgba(i, j, outside), origin="lower", extent=(-r, r, -r, r), interpolation="nearest")
                 if outside == "faded":
                     ax.contour(np.linspace(-r, r, d.resolution), np.linspace(-r, r, d.resolution), d.feasible[i, j].astype(float),
                                levels=[0.5], colors="0.15", linewidths=0.7)
                 off = float(d.centre_offsets[i, j])
-                if -off >= -r:
+                if abs(off) <= r:
                     ax.plot(-off, 0, marker="o", markersize=4, color="white", markeredgecolor="k")
-                if np.isfinite(d.step[i, j]) and d.step[i, j] - off <= r:  # hollow: the attack failed (not adversarial)
+                if np.isfinite(d.step[i, j]) and abs(d.step[i, j] - off) <= r:  # hollow: the attack failed (not adversarial)
                     ax.plot(d.step[i, j] - off, 0, marker="*", markersize=7, markerfacecolor="white" if d.fooled[i, j] else "none",
                             markeredgecolor="k", linestyle="none")
                 ax.set_xticks([])
                 ax.set_yticks([])
+                if d.min_inside > 0:  # windows sized one by one: each says its half-width
+                    ax.text(0.97, 0.96, f"±{r:.2g}", transform=ax.transAxes, fontsize=6.5, ha="right", va="top",
+                            bbox={"fc": "white", "alpha": 0.7, "lw": 0, "pad": 1})
                 if i == 0:
                     horizontal, vertical = KINDS[kind]
                     ax.set_title(f"{horizontal} →\n× {vertical} ↑", fontsize=8)
@@ -330,7 +391,9 @@ class ChurchDisplay:
         within = "room-weighted within the face of H containing each image" if d.face else "unrestricted"
         if d.center == "midpoint":
             within += "; adversarial windows centred between ○ and ☆"
-        fig.suptitle(title or f"Church windows, half-width {r:.3g} (L2), directions {within}, from {d.source}\n"
+        size = (f"half-width ≤ {d.radius:.3g} (L2): each window the largest square with ≥ {d.min_inside:.0%} of its area in H "
+                "(exact, from plane ∩ H; ± its half-width)" if d.min_inside > 0 else f"half-width {d.radius:.3g} (L2)")
+        fig.suptitle(title or f"Church windows, {size},\ndirections {within}, from {d.source}; "
                               f"○ image, ☆ adversarial (hollow: not adversarial)", fontsize=9)
         fig.tight_layout(rect=(0, 0.05 if legend else 0, 1, 0.96))
         self.figure_, self.axes_ = fig, axes
