@@ -85,3 +85,14 @@ def test_profile_of_a_minimisation_attack_says_b_was_extended(run, tmp_path):
     res = CliRunner().invoke(cli, ["profile", str(run), "--index", "1", "--attack", "fgsm", "--eps", "0.2", "--third", "grey",
                                    "--points", "20", "--out", str(tmp_path / "q.png"), "-q"])
     assert res.exit_code == 0 and "minimal adversarial" not in res.output
+
+
+def test_church_sizes_each_window_to_be_half_inside_h(run, tmp_path):
+    args = ["church", str(run), "--indices", "0,1,2", "--attack", "pgd", "--norm", "l2", "--eps", "2.0", "--resolution", "12", "-q"]
+    res = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "c.png")])
+    assert res.exit_code == 0, res.output
+    for kind in ("adversarial", "random", "targeted"):
+        assert f"  {kind}: " in res.output and "100% of the windows at least half inside" in res.output.split(f"  {kind}: ")[1].splitlines()[0]
+    assert "crosses a boundary inside H" in res.output
+    res = CliRunner().invoke(cli, [*args, "--min-inside", "1.5", "--out", str(tmp_path / "d.png")])
+    assert res.exit_code != 0 and "min_inside" in res.output

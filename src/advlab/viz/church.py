@@ -43,6 +43,7 @@ just off the valid images.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -370,9 +371,16 @@ class ChurchDisplay:
                 off = float(d.centre_offsets[i, j])
                 if abs(off) <= r:
                     ax.plot(-off, 0, marker="o", markersize=4, color="white", markeredgecolor="k")
-                if np.isfinite(d.step[i, j]) and abs(d.step[i, j] - off) <= r:  # hollow: the attack failed (not adversarial)
-                    ax.plot(d.step[i, j] - off, 0, marker="*", markersize=7, markerfacecolor="white" if d.fooled[i, j] else "none",
+                else:  # the image lies beyond the window's edge, along the axis: a triangle on the edge points to it
+                    ax.plot(-r if off > 0 else r, 0, marker="<" if off > 0 else ">", markersize=5, color="white",
+                            markeredgecolor="k", clip_on=False)
+                star = d.step[i, j] - off
+                if np.isfinite(star) and abs(star) <= r:  # hollow: the attack failed (not adversarial)
+                    ax.plot(star, 0, marker="*", markersize=7, markerfacecolor="white" if d.fooled[i, j] else "none",
                             markeredgecolor="k", linestyle="none")
+                elif np.isfinite(star):
+                    ax.plot(r if star > 0 else -r, 0, marker=">" if star > 0 else "<", markersize=5,
+                            markerfacecolor="white" if d.fooled[i, j] else "none", markeredgecolor="k", clip_on=False)
                 ax.set_xticks([])
                 ax.set_yticks([])
                 if d.min_inside > 0:  # windows sized one by one: each says its half-width
@@ -391,10 +399,14 @@ class ChurchDisplay:
         within = "room-weighted within the face of H containing each image" if d.face else "unrestricted"
         if d.center == "midpoint":
             within += "; adversarial windows centred between ○ and ☆"
-        size = (f"half-width ≤ {d.radius:.3g} (L2): each window the largest square with ≥ {d.min_inside:.0%} of its area in H "
-                "(exact, from plane ∩ H; ± its half-width)" if d.min_inside > 0 else f"half-width {d.radius:.3g} (L2)")
-        fig.suptitle(title or f"Church windows, {size},\ndirections {within}, from {d.source}; "
-                              f"○ image, ☆ adversarial (hollow: not adversarial)", fontsize=9)
-        fig.tight_layout(rect=(0, 0.05 if legend else 0, 1, 0.96))
+        size = (f"each the largest square, half-width ≤ {d.radius:.3g} (L2), with ≥ {d.min_inside:.0%} of its area in H "
+                "(exact, from plane ∩ H; ±: its half-width)" if d.min_inside > 0 else f"half-width {d.radius:.3g} (L2)")
+        text = title or (f"Church windows: {size}. Directions {within}, from {d.source}. ○ image, ☆ adversarial "
+                         "(hollow: not adversarial); ◁ ▷ on an edge: ○ or ☆ lies beyond it")
+        width = fig.get_size_inches()[0]
+        lines = textwrap.wrap(text, width=max(40, int(width * 72 / (0.52 * 9))))
+        fig.suptitle("\n".join(lines), fontsize=9)
+        top = 1 - (0.16 * len(lines) + 0.05) / fig.get_size_inches()[1]
+        fig.tight_layout(rect=(0, 0.05 if legend else 0, 1, top))
         self.figure_, self.axes_ = fig, axes
         return self
