@@ -11,7 +11,9 @@ directions (same seed):
 * ``fit``: each window is the largest square up to that half-width with ≥ ``--min-inside`` of
   its area inside H, exactly (``min_inside=0.5``, the default);
 * ``fit, PGD ε = --weak-eps``: the same for a weaker attack (2.5, the earlier default, fools only
-  about half the images within the face, and each unfooled axis crosses no boundary).
+  about half the images within the face, and each unfooled axis crosses no boundary);
+* ``fit, FMN``: the minimal L2 adversarial within the face, moved to 1.5× its distance (clipped to
+  H): the default of ``advlab church``.
 
 Per kind (adversarial × random ⊥, random × random, targeted × random ⊥) it prints the mean share
 of the window inside H (pixel centres drawn, and the exact area), the share of windows at least
@@ -76,17 +78,18 @@ def main(argv: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
     accuracy = float((model.predict(data.x_test).cpu() == data.y_test).float().mean())
     out: dict[str, list[dict[str, Any]]] = {}
     times: dict[str, tuple[float, float]] = {}
-    configs = [("fixed", args.eps, 0.0), ("fit", args.eps, args.min_inside)]
+    configs: list[tuple[str, str, float | None, float]] = [("fixed", "pgd", args.eps, 0.0), ("fit", "pgd", args.eps, args.min_inside)]
     if args.weak_eps:
-        configs.append((f"fit, PGD ε = {args.weak_eps}", args.weak_eps, args.min_inside))
-    for name, eps, share in configs:
+        configs.append((f"fit, PGD ε = {args.weak_eps}", "pgd", args.weak_eps, args.min_inside))
+    configs.append(("fit, FMN minimal ×1.5 (advlab church's default)", "fmn", None, args.min_inside))
+    for name, attack, eps, share in configs:
         r0, w0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-        church = compute_church_windows(model, x, y, attack=ATTACKS.create("pgd", norm="l2"), eps=eps,
+        church = compute_church_windows(model, x, y, attack=ATTACKS.create(attack, norm="l2"), eps=eps,
                                         resolution=args.resolution, seed=0, center="midpoint", min_inside=share)
         r1 = resource.getrusage(resource.RUSAGE_SELF)
         times[name] = (time.perf_counter() - w0, r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
         out[name] = summarise(church)
-        print(f"\n{name} (ε = {eps}, min_inside={share}; largest half-width {church.radius:.3g}; "
+        print(f"\n{name} ({attack} ε = {eps}, min_inside={share}; largest half-width {church.radius:.3g}; "
               f"{times[name][0]:.0f} s wall, {times[name][1]:.0f} s CPU)")
         for row in out[name]:
             print("  " + "; ".join(f"{k}: {v}" for k, v in row.items()))
@@ -100,7 +103,8 @@ def main(argv: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
                 f"`fit`: each window the largest square up to it with ≥ {args.min_inside:.0%} of its area in H (exact, "
                 "from the polygon plane ∩ H). Target: ≥ 50% of each window inside H, with the adversarial axis crossing "
                 "a decision boundary in most adversarial windows. The last table: the same fit for a weaker PGD, whose "
-                "crossings are capped by how often it fools the model within the face of H.\n\n")
+                "crossings are capped by how often it fools the model within the face of H; and FMN's minimal L2 adversarial "
+                "within the face moved to 1.5× its distance (clipped to H), the default of `advlab church`.\n\n")
         for name, rows in out.items():
             body += f"**{name}** ({times[name][0]:.0f} s wall, {times[name][1]:.0f} s CPU):\n\n{markdown_table(rows)}\n\n"
         write_section(RESULTS, SECTION, body)

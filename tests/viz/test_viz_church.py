@@ -240,3 +240,17 @@ def test_the_adversarial_axis_still_crosses_a_boundary_on_digits(digits_windows)
     crosses = fitted.crosses_boundary()[:, adversarial]
     assert crosses.mean() > 0.5  # most adversarial windows show another class along their axis, inside H
     assert crosses.sum() >= fitted.fooled[:, adversarial].sum() - 2  # sizing loses few of the crossings the attack made
+
+
+def test_a_minimal_adversarial_moves_past_the_boundary(digits_windows):
+    model, x, _, _ = digits_windows
+    kw = {"attack": "deepfool", "kinds": ("adversarial",), "resolution": 12, "center": "midpoint"}
+    on = compute_church_windows(model, x[:4], **kw, extend=None)
+    past = compute_church_windows(model, x[:4], **kw)  # default: 1.5× the minimal distance, clipped to H
+    assert "1.5× the minimal distance" in past.source and "minimal distance" not in on.source
+    # same direction; ☆ at most 1.5 times as far (exactly 1.5 unless a pixel was clipped to its bound)
+    np.testing.assert_allclose(np.abs(np.einsum("nd,nd->n", on.directions[:, 0, 0], past.directions[:, 0, 0])), 1, atol=0.05)
+    assert (past.step[:, 0] <= 1.5 * on.step[:, 0] + 1e-6).all() and (past.step[:, 0] > 1.1 * on.step[:, 0]).all()
+    assert past.fooled.all() and past.crosses_boundary().mean() >= 0.75
+    with pytest.raises(ValueError, match="extend"):
+        compute_church_windows(model, x[:1], **kw, extend=0.5)

@@ -28,6 +28,12 @@ pnorm_option = click.option("--perturbation-norm", default="l2", show_default=Tr
 adversarial_options = stacked(attack_option, norm_option, eps_option, steps_option, attack_options)
 #: How c is chosen: --third, --size, --perturbation-norm.
 third_point_options = stacked(third_option, size_option, pnorm_option)
+#: The church windows' adversarial directions: a minimal adversarial by default (FMN, L2), moved past the boundary.
+church_attack_options = stacked(
+    click.option("--attack", "attack_name", default="fmn", show_default=True,
+                 help="Attack making each window's adversarial direction, within the face of H ('gradient': the loss gradient)."),
+    norm_option, eps_option, steps_option, attack_options,
+)
 index_option = click.option("--index", type=int, default=0, show_default=True, help="Test image a.")
 #: The triangle of test image a, its adversarial b and a third point c (see ``_triangle``).
 triangle_options = stacked(index_option, adversarial_options, third_point_options)
@@ -163,12 +169,14 @@ def slice_cmd(run_path: str, index: int, attack_name: str, norm: str | None, eps
 @click.command("church")
 @click.argument("run_path", metavar="RUN", type=click.Path(exists=True))
 @click.option("--indices", default="0,1,2,3", show_default=True, help="Comma-separated test images (one row each).")
-@adversarial_options
+@church_attack_options
 @click.option("--kinds", default="adversarial,random,targeted", show_default=True, help="Window kinds (columns).")
 @click.option("--radius", type=float, default=None,
               help="Largest window half-width, L2 (default: 0.6× the median distance to ☆ with --center midpoint, else 2×).")
 @click.option("--min-inside", type=float, default=0.5, show_default=True,
               help="Shrink each window to the largest square with this share of its area inside H (0: one half-width for all).")
+@click.option("--extend", type=float, default=1.5, show_default=True,
+              help="Minimisation attacks: move ☆ to this multiple of the minimal distance, clipped to H (1: on the boundary).")
 @click.option("--resolution", type=int, default=48, show_default=True, help="Pixels per window side.")
 @click.option("--outside", type=click.Choice(["auto", "grey", "faded"]), default="auto", show_default=True,
               help="Outside H: grey, or the model's labels faded (auto: grey when most window pixels are inside H).")
@@ -179,7 +187,8 @@ def slice_cmd(run_path: str, index: int, attack_name: str, norm: str | None, eps
 @click.option("--out", default=None, help="Picture file (default: RUN/slices/church.png).")
 @run_options
 def church(run_path: str, indices: str, attack_name: str, norm: str | None, eps: float | None, steps: int | None,
-           options: tuple[str, ...], kinds: str, radius: float | None, min_inside: float, resolution: int, outside: str, face: bool,
+           options: tuple[str, ...], kinds: str, radius: float | None, min_inside: float, extend: float, resolution: int,
+           outside: str, face: bool,
            center: str, out: str | None, seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
     """Church-window grid: small slices centred on test images along adversarial and random directions."""
     import matplotlib
@@ -200,7 +209,8 @@ def church(run_path: str, indices: str, attack_name: str, norm: str | None, eps:
         atk, eps = _attack(attack_name, norm, steps, options, eps)
     data = compute_church_windows(model, x, ds.y_test[idx], attack=atk, eps=eps, kinds=parse_list(kinds) or (),
                                   radius=radius, resolution=resolution, seed=seed, face=face,
-                                  center="image" if attack_name == "gradient" else center, min_inside=min_inside)
+                                  center="image" if attack_name == "gradient" else center, min_inside=min_inside,
+                                  extend=extend)
     inside = float(data.feasible.mean())
     half = data.half_widths
     click.echo(f"{len(idx)} images × {len(data.kinds)} windows, half-width {half.min():.3g}–{half.max():.3g} (L2, at most "

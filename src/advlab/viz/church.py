@@ -56,6 +56,7 @@ from advlab.models.model import Model
 from advlab.viz.church_directions import adversarial_direction, box_of, free_coordinates, random_direction, room_weights
 from advlab.viz.church_fit import fit_half_width, square_share, window_polygon
 from advlab.viz.colors import INFEASIBLE_GREY, region_rgba
+from advlab.viz.extend import DEFAULT_FACTOR
 from advlab.viz.slice_geometry import Extent, pixel_centres
 from advlab.viz.third_points import resolve_attack
 
@@ -159,6 +160,7 @@ def compute_church_windows(
     face: bool = True,
     center: str = "image",
     min_inside: float = 0.5,
+    extend: float | None = DEFAULT_FACTOR,
 ) -> ChurchData:
     """Windows for each image of ``x`` (N × input) and each kind; ``attack="gradient"`` uses the loss gradient.
 
@@ -169,7 +171,9 @@ def compute_church_windows(
     stays inside H; ``face=False``: unrestricted directions. ``center="midpoint"``: adversarial and
     targeted windows centred between the image and ☆ (default half-width 0.6 × the median distance to ☆).
     ``min_inside``: each window is shrunk (from ``radius``) to the largest square with at least this share of its
-    area inside H (exactly, from the polygon plane ∩ H); 0 keeps ``radius`` for every window.
+    area inside H (exactly, from the polygon plane ∩ H); 0 keeps ``radius`` for every window. ``extend`` (a
+    minimisation attack only): ☆ moves from the boundary to ``extend`` × its distance along its direction, clipped
+    to H, so the adversarial region shows (None or 1: ☆ stays on the boundary).
     """
     if not isinstance(model, Model):
         raise TypeError(f"church windows: expected an advlab Model, got {type(model).__name__}")
@@ -190,6 +194,9 @@ def compute_church_windows(
     if not bool(model.bounds.contains(x).all()):
         raise ValueError(f"church windows: every image must lie in the model's bounds {model.bounds!r}")
     atk = None if attack == "gradient" else resolve_attack(attack, "church windows")
+    if extend is not None and (isinstance(extend, bool) or not isinstance(extend, (int, float)) or not extend >= 1):
+        raise ValueError(f"church windows: extend must be a factor ≥ 1 (or None), got {extend!r}")
+    extended = float(extend) if atk is not None and atk.minimization and extend is not None and extend != 1 else None
     probs0 = model.predict_proba(x).cpu()
     pred = probs0.argmax(dim=1)
     true = torch.full((len(x),), -1) if y is None else torch.as_tensor(y).long().reshape(-1)
@@ -221,7 +228,7 @@ def compute_church_windows(
                 e2_weights = weights
             else:
                 target = int(tgt[i]) if kind == "targeted" else None
-                e1, step[i, j] = adversarial_direction(model, x[i], int(pred[i]), target, atk, eps, seed + i, free)
+                e1, step[i, j] = adversarial_direction(model, x[i], int(pred[i]), target, atk, eps, seed + i, free, extended)
                 e2_weights = weights
                 if center == "midpoint" and np.isfinite(step[i, j]):
                     offsets[i, j] = step[i, j] / 2
@@ -240,6 +247,8 @@ def compute_church_windows(
     radii, share = _fit(x, dirs, offsets, lo, hi, float(radius), float(min_inside), resolution)
     labels, probs, feasible = _evaluate(model, x, dirs, offsets, radii, resolution, batch_size)
     source = "gradient" if atk is None else f"{atk.name} ({atk.norm.name}, {'minimal' if eps is None else f'eps={eps}'})"
+    if extended is not None:
+        source += f", ☆ moved to {extended:g}× the minimal distance (clipped to H)"
     return ChurchData(
         labels=labels, probabilities=probs, feasible=feasible, directions=dirs, step=step, extent=extent, kinds=tuple(kinds),
         images=x.numpy(), true_labels=true.numpy(), predictions=pred.numpy(),

@@ -20,6 +20,7 @@ import torch
 
 from advlab.attacks import Attack
 from advlab.models.model import Model
+from advlab.viz.extend import extend_adversarial
 from advlab.viz.third_points import adversarial_of
 
 
@@ -103,14 +104,19 @@ def in_face(model: Model, a: torch.Tensor, free: torch.Tensor) -> Model:
 
 
 def adversarial_direction(model: Model, a: torch.Tensor, label: int, target: int | None, attack: Attack | None,
-                          eps: float | None, seed: int, free: torch.Tensor) -> tuple[torch.Tensor, float]:
-    """Unit direction on the free coordinates, and the adversarial's position along it (NaN for a gradient)."""
+                          eps: float | None, seed: int, free: torch.Tensor, extend: float | None = None) -> tuple[torch.Tensor, float]:
+    """Unit direction on the free coordinates, and the adversarial's position along it (NaN for a gradient).
+
+    ``extend=f`` (minimisation attacks only): the minimal adversarial, on the boundary, moves to a + f·(adv − a),
+    clipped to H (``extend_adversarial``), so the adversarial region shows beyond the boundary."""
     if attack is None:  # the masked gradient is the steepest ascent within the face
         return unit(_gradient_direction(model, a, label, target) * free), float("nan")
     try:
         adv = adversarial_of(in_face(model, a, free), a, attack, eps=eps, label=label, target=target, seed=seed)
     except ValueError:  # the attack left a unchanged (found nothing): the masked gradient, no ☆
         return unit(_gradient_direction(model, a, label, target) * free), float("nan")
+    if extend is not None and extend != 1 and attack.minimization:
+        adv = extend_adversarial(model, a, adv, extend)[0]
     delta = (adv - a).double().reshape(-1) * free  # a + δ: the adversarial within the face
     if float(delta.norm()) == 0.0:
         raise ValueError("church windows: the attack moved no pixel strictly inside H; use face=False")
