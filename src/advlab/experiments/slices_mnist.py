@@ -251,7 +251,8 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
                    "inside_radius_median": float(np.median(church.inside_radius)),
                    "adversarial_windows_fooled": float(church.fooled[:, [k != "random" for k in church.kinds]].mean()),
                    "kinds": list(church.kinds), "center": church.center,
-                   "image_is_prediction": float((church.image_labels == church.predictions[:, None]).mean()),
+                   "image_is_prediction": float((church.image_labels == church.predictions[:, None])[church.image_labels >= 0].mean()),
+                   "image_in_window": float((church.image_labels >= 0).mean()),
                    "inside_H_by_kind": {k: float(per_window[:, j].mean()) for j, k in enumerate(church.kinds)},
                    "windows_at_least_half_inside_by_kind": {k: float((per_window[:, j] >= 0.5).mean()) for j, k in enumerate(church.kinds)},
                    "min_inside": church.min_inside,
@@ -362,4 +363,5 @@ def _sizing(c: dict[str, Any]) -> str:
     halves = ", ".join(f"{k} {v:.2g}" for k, v in c["half_width_median_by_kind"].items())
     least = min(c["inside_H_exact_min_by_kind"].values())
     return (f"each window is the largest square up to half-width {c['radius']:.2g} with at least {100 * c['min_inside']:.0f}% "
-            f"of its area inside H (exactly: at least {100 * least:.1f}% in every window; median half-widths {halves}); ")
+            f"of its area inside H (exactly: at least {100 * least:.1f}% in every window; median half-widths {halves}; the image "
+            f"lies inside {100 * c['image_in_window']:.0f}% of the windows, a triangle on the edge points to it in the others); ")
