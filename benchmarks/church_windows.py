@@ -46,6 +46,8 @@ def summarise(data: Any) -> list[dict[str, Any]]:
     pixels = data.feasible.mean(axis=(2, 3))  # (N, K)
     exact = data.inside_share
     crosses, half = data.crosses_boundary(), data.half_widths
+    image_in = data.image_labels >= 0
+    star_in = np.abs(data.step - data.centre_offsets) <= half  # False where there is no ☆ (NaN)
     rows = []
     for j, kind in enumerate(data.kinds):
         adversarial = kind != "random"
@@ -58,6 +60,8 @@ def summarise(data: Any) -> list[dict[str, Any]]:
             "half-width median [min, max]": f"{np.median(half[:, j]):.3g} [{half[:, j].min():.3g}, {half[:, j].max():.3g}]",
             "axis crosses a boundary in H": f"{100 * crosses[:, j].mean():.0f}%" if adversarial else "—",
             "attack fooled": f"{100 * data.fooled[:, j].mean():.0f}%" if adversarial else "—",
+            "○ / ☆ in the window": f"{100 * image_in[:, j].mean():.0f}% / {100 * star_in[:, j].mean():.0f}%" if adversarial
+            else f"{100 * image_in[:, j].mean():.0f}% / —",
         })
     return rows
 

@@ -79,7 +79,8 @@ def church_attack(s: dict[str, Any]) -> tuple[Any, float | None]:
     fools the model on most images and the adversarial region shows (on MNIST cnn-small the minimal L2 adversarial
     within the face, by FMN, lies about 2.3 from the image: at ε = 2.5 PGD fooled barely half the first 32 test
     images, at ε = 4 nearly all); each window is then sized to keep ``church_min_inside`` of it in H;
-    ``fmn``: the minimal L2 adversarial within the face, so ☆ marks the nearest boundary (on it: little shows);
+    ``fmn``: the minimal L2 adversarial within the face, moved to 1.5× its distance (clipped to H) so the adversarial
+    region shows past the nearest boundary (``advlab church``'s default);
     ``pgd``: the L∞ PGD of the slices (at ε = 0.1 it rarely fools an MNIST model through the free pixels alone).
     """
     if s["church_attack"] == "pgd":
