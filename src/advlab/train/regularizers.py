@@ -92,7 +92,7 @@ class UniformNoise(_NoiseControl):
 _WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 
-def first_layer(model: nn.Module) -> nn.Module:
+def first_layer(model: nn.Module) -> nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d:
     """The first Linear/Conv layer in module order (the one right after ``Normalize`` in zoo nets)."""
     for module in model.modules():
         if isinstance(module, _WEIGHTED):
