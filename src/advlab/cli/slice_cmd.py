@@ -10,7 +10,6 @@ import click
 
 from advlab.cli.options import parse_list, parse_options, run_options, stacked
 
-_DEFAULT_EPS = {"linf": 0.1, "l2": 1.5, "l1": 10.0, "l0": 10.0}
 _FORMATS = {".png", ".svg", ".pdf"}
 
 attack_option = click.option("--attack", "attack_name", default="pgd", show_default=True, help="Attack making the adversarial b (or 'gradient' for church).")
@@ -50,7 +49,7 @@ def _attack(name: str, norm: str | None, steps: int | None, options: tuple[str, 
 
     atk = make_attack(name, norm=norm, steps=steps, **parse_options(options))
     if eps is None and not atk.minimization:
-        eps = _DEFAULT_EPS.get(atk.norm.name, 0.1)
+        eps = atk.norm.default_eps
     return atk, eps
 
 

@@ -1,6 +1,6 @@
 """Training: one ``fit`` loop and pluggable training methods."""
 
-from advlab.train.adversarial import FastFGSM, FGSMAdversarial, PGDAdversarial
+from advlab.train.adversarial import Adversarial, FastFGSM, FGSMAdversarial, PGDAdversarial
 from advlab.train.fit import EpochRecord, FitState, History, evaluate_accuracy, fit
 from advlab.train.methods import (
     BatchLoss,
@@ -10,9 +10,11 @@ from advlab.train.methods import (
     method_names,
     register_method,
 )
+from advlab.train.probe import RobustProbe
 from advlab.train.regularizers import L1WeightDecay, Mixup, SignNoise, UniformNoise
 
 __all__ = [
+    "Adversarial",
     "BatchLoss",
     "EpochRecord",
     "FGSMAdversarial",
@@ -22,6 +24,7 @@ __all__ = [
     "L1WeightDecay",
     "Mixup",
     "PGDAdversarial",
+    "RobustProbe",
     "SignNoise",
     "StandardTraining",
     "TrainingMethod",
