@@ -50,7 +50,7 @@ ROBUST = OUT / "robust"
 
 def train(method: str, seed: int, data_dir: Path, threads: int) -> dict[str, Any]:
     out = ROBUST / f"{method}-s{seed}"
-    cmd = [sys.executable, "-m", "advlab.cli", "train", "cnn-small", "--data", "mnist", "--method", method,
+    cmd = [sys.executable, "-c", "from advlab.cli import main; main()", "train", "cnn-small", "--data", "mnist", "--method", method,
            "--eps", str(EPS), "--seed", str(seed), "--out", str(out), "--data-dir", str(data_dir), "-q"]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONPATH": str(REPO / "src")}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -60,7 +60,7 @@ def train(method: str, seed: int, data_dir: Path, threads: int) -> dict[str, Any
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"training failed ({' '.join(cmd)}):\n{proc.stdout}\n{proc.stderr}")
-    info = {"command": " ".join(cmd[2:]), "wall_s": wall,
+    info = {"command": "advlab " + " ".join(cmd[3:]), "wall_s": wall,
             "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
             "threads": threads, "output": proc.stdout + proc.stderr}
     (out / "train_time.json").write_text(json.dumps(info, indent=1))

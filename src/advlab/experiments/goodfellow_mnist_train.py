@@ -47,6 +47,9 @@ def recipes(s: dict[str, Any]) -> list[Recipe]:
         Recipe("maxout-fgsm-unclipped", "maxout, FGSM-trained (α=0.5), unclipped as the paper", "maxout", "fgsm",
                {"eps": eps, "alpha": 0.5}, clip_perturbation=False),
         Recipe("maxout-fgsm", "maxout, FGSM-trained (α=0.5), clipped to [0, 1]", "maxout", "fgsm", {"eps": eps, "alpha": 0.5}),
+        # §6: the paper also perturbed hidden layers and found the input better; here the last hidden layer.
+        Recipe("maxout-fgsm-hidden", "maxout, FGSM-trained (α=0.5) on the last hidden layer", "maxout", "fgsm",
+               {"eps": eps, "alpha": 0.5, "layer": "features"}),
         Recipe("maxout-noise-sign", "maxout, ±ε sign-noise trained", "maxout", "noise-sign", {"eps": eps, "alpha": 0.5},
                clip_perturbation=False),
         Recipe("maxout-noise-uniform", "maxout, U(−ε, ε) noise trained", "maxout", "noise-uniform", {"eps": eps, "alpha": 0.5},

@@ -296,7 +296,7 @@ def fit(
                     out.loss.backward()
                     opt.step()
                     loss_sum += out.loss.item() * len(idx)
-                    correct += (out.logits.argmax(1) == yb).sum().item()
+                    correct += int((out.logits.argmax(1) == yb).sum())
                     seen += len(idx)
                     bar.update(task, advance=1, info=f"loss {loss_sum / seen:.4f} acc {correct / seen:.3f}")
                 model.eval()

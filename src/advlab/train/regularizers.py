@@ -126,7 +126,10 @@ class L1WeightDecay(TrainingMethod):
         return {"coeff": self.coeff}
 
     def penalty(self, model: Model) -> torch.Tensor:
-        return self.coeff * first_layer(model).weight.abs().sum()
+        weight = first_layer(model).weight
+        if not isinstance(weight, torch.Tensor):
+            raise TypeError(f"l1: the first layer's weight is a {type(weight).__name__}, not a tensor")
+        return self.coeff * weight.abs().sum()
 
     def batch_loss(self, model: Model, x: torch.Tensor, y: torch.Tensor, *, generator: torch.Generator | None = None) -> BatchLoss:
         logits = model(x)
