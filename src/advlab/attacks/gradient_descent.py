@@ -87,7 +87,7 @@ class GradientDescent(Attack):
             "restarts": self.restarts,
             "loss": self.loss,
         }
-        if self.norm.name == "l1":
+        if self.norm.sparse_steps:
             out["l1_sparsity"] = self.l1_sparsity
         # Shown only when not the default, so earlier configs (and saved results) read the same.
         if not self.clip_start:

@@ -78,6 +78,8 @@ class Norm(ABC):
     default_eps: ClassVar[float]
     #: sizes count coordinates (L0): radii are whole numbers.
     discrete: ClassVar[bool] = False
+    #: its PGD step is sparse (``direction`` takes a ``sparsity``; L1).
+    sparse_steps: ClassVar[bool] = False
 
     def distance(self, delta: torch.Tensor) -> torch.Tensor:
         """‖delta_i‖_p for each sample, shape (N,)."""
@@ -199,6 +201,7 @@ class L1(Norm):
     dual_p = math.inf
     rel_stepsize = 0.1
     default_eps = 10.0
+    sparse_steps = True
 
     def project(self, delta: torch.Tensor, eps: float | torch.Tensor) -> torch.Tensor:
         # Duchi et al. (2008): soft-threshold |delta| at the θ that puts it on the ball.

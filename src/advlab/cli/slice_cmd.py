@@ -252,8 +252,8 @@ def animate(model_name: str, data_name: str, epochs: int, index: int, other: int
             raise ValueError("animate: the test set has a single class; pass --other")
         other = int(others[0])
     b = _image(ds, other)
-    torch.manual_seed(seed)
-    model = build(model_name, input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, **parse_options(model_options))
+    model = build(model_name, input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, seed=seed,
+                  **parse_options(model_options))
     if third.split(":")[0] in {"attack", "seed", "model"}:
         raise ValueError("animate: the third point must not depend on the model being trained (use grey, random-image, "
                          "random-perturbation or image:INDEX)")

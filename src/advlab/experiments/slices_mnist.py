@@ -48,10 +48,11 @@ def trained_model(ctx: ExperimentContext, ds: Any, family: str, *, epochs: int, 
         run = open_run(folder)
         if run.info.get("recipe") == recipe:
             return run.load_model().eval()
-    torch.manual_seed(seed)
-    model = build(family, input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, **(options or {}))
+    model = build(family, input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, seed=seed, **(options or {}))
     training = make_method(method, eps=eps)
-    history = fit(model, ds, method=training, epochs=epochs, lr=lr, seed=seed, device=ctx.device, quiet=ctx.quiet)
+    # batch 128 and no probe: the settings these pictures were made with (not the method's recommended ones)
+    history = fit(model, ds, method=training, epochs=epochs, batch_size=128, lr=lr, seed=seed, probe=False,
+                  device=ctx.device, quiet=ctx.quiet)
     save_run(folder, model.cpu(), {"name": ds.name}, history.to_json(), recipe=recipe)
     return model.eval()
 
