@@ -100,14 +100,11 @@ class DeepFool(Attack):
 
     def _step(self, f: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """Move to the nearest linearised boundary: distance |f_k| / ‖w_k‖_dual, for the best k."""
-        flat = w.flatten(2)
-        dual = flat.norm(dim=2) if self.norm.name == "l2" else flat.abs().sum(dim=2)
+        dual = self.norm.dual(w, dim=2)
         dist = f.abs() / (dual + _TINY)
         best = dist.argmin(dim=1)
         rows = torch.arange(len(f), device=f.device)
         d = dist[rows, best] + _STEP_SLACK
         wb = w[rows, best]
-        shape = (-1,) + (1,) * (wb.ndim - 1)
-        if self.norm.name == "l2":
-            return (d / (dual[rows, best] + _TINY)).reshape(shape) * wb
-        return d.reshape(shape) * wb.sign()
+        # The step of dual-norm length d along the norm's steepest direction of w.
+        return d.reshape((-1,) + (1,) * (wb.ndim - 1)) * self.norm.steepest(wb)

@@ -10,7 +10,6 @@ import click
 
 from advlab.cli.options import given, parse_list, parse_options, run_options, stacked
 
-_DEFAULT_EPS = {"linf": 0.1, "l2": 1.5, "l1": 10.0, "l0": 10.0}
 _FORMATS = {".png", ".svg", ".pdf"}
 
 attack_option = click.option("--attack", "attack_name", default="pgd", show_default=True, help="Attack making the adversarial b (or 'gradient' for church).")
@@ -51,7 +50,7 @@ def _attack(name: str, norm: str | None, steps: int | None, options: tuple[str, 
 
     atk = ATTACKS.create(name, **given(norm=norm, steps=steps), **parse_options(options))
     if eps is None and not atk.minimization:
-        eps = _DEFAULT_EPS.get(atk.norm.name, 0.1)
+        eps = atk.norm.default_eps
     return atk, eps
 
 
@@ -269,8 +268,8 @@ def animate(model_name: str, data_name: str, epochs: int, index: int, other: int
             raise ValueError("animate: the test set has a single class; pass --other")
         other = int(others[0])
     b = _image(ds, other)
-    torch.manual_seed(seed)
-    model = build(model_name, input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, **parse_options(model_options))
+    model = build(model_name, input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, seed=seed,
+                  **parse_options(model_options))
     strategy = parse_third_point(third, data=ds, size=size, norm=perturbation_norm)
     if isinstance(strategy, MODEL_DEPENDENT):
         raise ValueError("animate: the third point must not depend on the model being trained (use grey, random-image, "

@@ -21,8 +21,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from advlab.data.dataset import Dataset
 from advlab.models import Model, build
 from advlab.runs import open_run, save_run
@@ -46,6 +44,9 @@ class Recipe:
     batch_size: int = 128
     optimizer: str = "adam"
     schedule: str | None = None
+    #: the per-epoch robustness probe (robust methods only): on by default in ``fit``; off here so a
+    #: recipe trains exactly the epochs it names unless it asks for the probe.
+    probe: bool = False
     label: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -95,13 +96,12 @@ def trained_model(
         if run.info.get("recipe_key") == key:
             return run.load_model().eval()
         shutil.rmtree(folder)  # same name, other recipe or data: an old entry, replaced below
-    # Weight initialisation draws from the global generator inside torch.nn; seeding it here keeps a
-    # recipe's model identical run to run. Training itself draws from fit's own generator.
-    torch.manual_seed(recipe.seed)
-    model = build(recipe.family, input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, **dict(recipe.model_options))
+    model = build(recipe.family, input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, seed=recipe.seed,
+                  **dict(recipe.model_options))
     method = METHODS.create(recipe.method, **dict(recipe.method_options))
     history = fit(model, ds, method=method, epochs=recipe.epochs, batch_size=recipe.batch_size, optimizer=recipe.optimizer,
-                  lr=recipe.lr, schedule=recipe.schedule, seed=recipe.seed, device=device, callbacks=callbacks, quiet=quiet)
+                  lr=recipe.lr, schedule=recipe.schedule, seed=recipe.seed, probe=recipe.probe, device=device,
+                  callbacks=callbacks, quiet=quiet)
     tmp = cache / f"{_TMP_PREFIX}{folder.name}-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
