@@ -50,6 +50,8 @@ class Attack(ABC):
     default_eps: list[float] | None = None
 
     def __init__(self, norm: str = "linf"):
+        if not isinstance(norm, str):
+            raise TypeError(f"{self.name}: norm must be a name such as 'linf', 'l2', 'l1', got {norm!r}")
         self.norm = get_norm(norm)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -64,8 +64,10 @@ def load_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]
         opt_tensors = {k: v for k, v in tensors.items() if k.startswith("optim.")}
         optimizer = _unflatten_optimizer(opt_tensors, meta["optimizer"])
         rng = tensors["rng.cpu"]
-        int(meta["epoch"])
+        epoch = meta["epoch"]
         meta["history"]["epochs"]
     except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"resume: checkpoint {path} is incomplete or corrupt ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        raise ValueError(f"resume: checkpoint {path} records epoch {epoch!r}; expected a whole number ≥ 0 (corrupt file?)")
     return model_state, optimizer, rng, meta

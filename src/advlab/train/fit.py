@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
@@ -199,7 +200,7 @@ def fit(
         "weight_decay": weight_decay,
         "seed": seed,
     }
-    data_info = {"n_train": len(x_train), "input_shape": list(model.input_shape)}
+    data_info = {"n_train": len(x_train), "input_shape": list(model.input_shape), **_data_identity(data, y_train)}
     history = History(config=config)
     start_epoch = 0
     ckpt = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
@@ -290,3 +291,12 @@ def _restore(
     history.epochs[:] = epochs
     model.to(dev)
     return done
+
+
+def _data_identity(data: Any, y_train: torch.Tensor) -> dict[str, Any]:
+    """What a resumed run must share with its checkpoint's data: dataset, classes and the training labels."""
+    digest = hashlib.sha256(y_train.detach().cpu().to(torch.int64).numpy().tobytes()).hexdigest()[:16]
+    out: dict[str, Any] = {"labels_sha256": digest}
+    if isinstance(data, Dataset):
+        out.update(dataset=data.name, classes=list(data.class_names))
+    return out
