@@ -126,7 +126,8 @@ class Model(nn.Module):
         return torch.softmax(self._batched_logits(x, batch_size), dim=1).float()
 
     def predict(self, x: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
-        return self.logits(x, batch_size).argmax(dim=1)
+        # argmax in the network's own dtype: float64 logits closer than float32 resolution stay apart
+        return self._batched_logits(x, batch_size).argmax(dim=1)
 
     def full_spec(self) -> dict[str, Any]:
         """The spec with bounds, classes and input shape: everything ``load`` needs."""
