@@ -603,6 +603,8 @@ def main() -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     tmp = Path(tempfile.mkdtemp(prefix="advlab-fuzz-"))
     os.environ["ADVLAB_CACHE"] = str(tmp / "cache")
+    here = Path.cwd()
+    os.chdir(tmp)  # commands writing default folders (runs/…) write them here
     try:
         if args.only in (None, "api"):
             api_cases(tmp)
@@ -617,6 +619,7 @@ def main() -> int:
             if args.all or (args.verbose and kind in (UNCLEAR, WRONG)):
                 print(f"[{kind:>7}] {group:<14} {name}: {detail}")
     finally:
+        os.chdir(here)
         for p in tmp.rglob("*"):
             if p.is_dir():
                 os.chmod(p, 0o755)

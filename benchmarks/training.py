@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "(forward + backward to the input) costs about as much as a whole standard training step.\n"
     )
     print(body)
-    if not args.no_write:
+    if args.write and not args.no_write:
         write_section(RESULTS, SECTION, body)
     return {"train_images": len(x), "batch_size": BATCH, "eps": EPS, "advlab": ours, "art": theirs}
 

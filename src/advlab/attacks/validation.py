@@ -42,15 +42,7 @@ def checked_logits(model: Model, x: torch.Tensor, what: str) -> torch.Tensor:
 def as_model(obj: Any, x: torch.Tensor) -> Model:
     """A ``Model`` from anything ``wrap`` accepts; plain modules may carry ``bounds``/``classes`` attributes."""
     if isinstance(obj, Model):
-        if obj._input_shape is None or obj._classes is None:
-            if not isinstance(x, torch.Tensor) or x.ndim < 2 or x.shape[0] == 0:
-                raise ValueError(f"attack: x must be a non-empty batch (N, …) to take the model's input shape from, got {getattr(x, 'shape', type(x).__name__)}")
-            was_training = obj.training
-            try:
-                with torch.no_grad():
-                    obj.eval()(x[:2].to(obj.device, obj.dtype))  # takes input shape and classes from this batch
-            finally:
-                obj.train(was_training)
+        obj.infer_shapes(x)  # a model wrapped with only bounds takes its shape and classes from x
         return obj
     if isinstance(obj, nn.Module) and not hasattr(obj, "bounds"):
         raise ValueError(

@@ -50,10 +50,7 @@ def resolve_factory(ref: str) -> Callable[..., Any]:
     if module_name.endswith(".py") or "/" in module_name or "\\" in module_name:
         module = _import_file(Path(module_name))
     else:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise ValueError(f"factory {ref!r}: cannot import {module_name!r} ({exc})") from exc
+        module = _import_module(module_name, ref)
     obj: Any = module
     for part in attr.split("."):
         if not hasattr(obj, part):
@@ -62,6 +59,26 @@ def resolve_factory(ref: str) -> Callable[..., Any]:
     if not callable(obj):
         raise ValueError(f"factory {ref!r}: {attr} is a {type(obj).__name__}, not a function or class")
     return obj
+
+
+def _import_module(module_name: str, ref: str) -> Any:
+    """Import ``module_name``; a module in the current folder counts too (as with ``python -m``),
+    since the ``advlab`` console script does not put the current folder on ``sys.path``."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        cwd = str(Path.cwd())
+        if cwd in sys.path or exc.name is None or not module_name.startswith(exc.name):
+            raise ValueError(f"factory {ref!r}: cannot import {module_name!r} ({exc})") from exc
+        sys.path.insert(0, cwd)
+        try:
+            return importlib.import_module(module_name)
+        except ImportError as again:
+            raise ValueError(f"factory {ref!r}: cannot import {module_name!r} ({again})") from again
+        finally:
+            sys.path.remove(cwd)
+    except ImportError as exc:
+        raise ValueError(f"factory {ref!r}: cannot import {module_name!r} ({exc})") from exc
 
 
 def _import_file(path: Path) -> Any:

@@ -71,6 +71,20 @@ class Model(nn.Module):
     def input_shape(self, value: Sequence[int]) -> None:
         self._input_shape = tuple(int(s) for s in value)
 
+    def infer_shapes(self, x: torch.Tensor) -> None:
+        """A model wrapped with only ``bounds`` takes its input shape and classes from ``x`` (one
+        forward pass on two inputs, no gradient); a model that knows them is left as it is."""
+        if self._input_shape is not None and self._classes is not None:
+            return
+        if not isinstance(x, torch.Tensor) or x.ndim < 2 or x.shape[0] == 0:
+            raise ValueError(f"model: needs a non-empty batch (N, …) to take its input shape from, got {getattr(x, 'shape', type(x).__name__)}")
+        was_training = self.training
+        try:
+            with torch.no_grad():
+                self.eval()(x[:2].to(self.device, self.dtype))
+        finally:
+            self.train(was_training)
+
     @property
     def num_classes(self) -> int:
         return len(self.classes)

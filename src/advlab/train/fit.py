@@ -179,6 +179,7 @@ def fit(
     schedule = check_schedule(schedule or method.default_schedule or "constant")
     x_train, y_train, *test = _as_arrays(data)
     x_test, y_test = test if test else (x_train[:0], y_train[:0])
+    model.infer_shapes(x_train)  # wrap(net, bounds=…) alone: shape and classes from the data
     _validate(model, x_train, y_train, "training data")
     _validate(model, x_test, y_test, "test data")
     if len(x_train) == 0:
