@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"epoch of {len(x)} images (on full MNIST, 59 500 images, about {probe_cost['ratio'] * len(x) / 59_500:.2f}×).\n"
     )
     print(body)
-    if not args.no_write:
+    if args.write and not args.no_write:
         write_section(RESULTS, SECTION, body)
     return {"train_images": len(x), "batch_size": BATCH, "eps": EPS, "advlab": ours, "art": theirs}
 

@@ -65,6 +65,7 @@ class DeepFool(Attack):
         active = torch.arange(len(x), device=x.device)
         rivals: torch.Tensor | None = None  # (N, candidates − 1), chosen at the clean input
         for _ in range(self.steps):
+            self.step_done()
             xa = x_adv[active].requires_grad_(True)
             logits = model(xa)
             ya = y[active]

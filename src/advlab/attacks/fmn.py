@@ -79,6 +79,7 @@ class FMN(MinimalAttack):
         best, best_dist = x.clone(), torch.full((n,), math.inf, device=x.device)
         found = torch.zeros(n, dtype=torch.bool, device=x.device)
         for step in range(self.steps):
+            self.step_done()
             alpha = cosine_schedule(self.alpha_init, self.alpha_final, step, self.steps)
             gamma = cosine_schedule(self.gamma_init, self.gamma_final, step, self.steps)
             x_adv = (x + delta).requires_grad_(True)

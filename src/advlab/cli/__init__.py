@@ -8,6 +8,7 @@ import sys
 import click
 
 from advlab import __version__
+from advlab.cli.errors import AdvlabGroup
 
 # module name → command attribute; modules import lazily-heavy pieces inside their commands.
 _COMMANDS = [
@@ -26,7 +27,7 @@ _COMMANDS = [
 ]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=AdvlabGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="advlab")
 def cli() -> None:
     """advlab: train classic models, fool them with standard attacks, measure, harden, and see why."""

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from advlab.cli.model_source import MODEL_SOURCE, model_source_options, open_model
 from advlab.cli.options import given, parse_list, parse_options, run_options, stacked
 
 _FORMATS = {".png", ".svg", ".pdf"}
@@ -56,9 +57,7 @@ def _attack(name: str, norm: str | None, steps: int | None, options: tuple[str, 
 
 def _load(run_path: str, device: str | None, data_dir: str | None, quiet: bool) -> tuple[Any, Any, Any]:
     from advlab.device import resolve_device
-    from advlab.runs import open_run
-
-    run = open_run(run_path)
+    run = open_model(run_path)
     model = run.load_model().to(resolve_device(device))
     ds = run.load_data(data_dir, quiet=quiet)
     if len(ds.x_test) == 0:
@@ -124,7 +123,8 @@ def _prediction_line(model: Any, points: dict[str, Any]) -> str:
 
 
 @click.command("slice")
-@click.argument("run_path", metavar="RUN", type=click.Path(exists=True))
+@click.argument("run_path", metavar="RUN", type=MODEL_SOURCE)
+@model_source_options
 @triangle_options
 @click.option("--resolution", type=int, default=256, show_default=True, help="Pixels per side.")
 @click.option("--zoom", type=float, default=None, help="Magnify around the midpoint of a and b (local view).")
@@ -155,7 +155,8 @@ def slice_cmd(run_path: str, index: int, attack_name: str, norm: str | None, eps
 
 
 @click.command("church")
-@click.argument("run_path", metavar="RUN", type=click.Path(exists=True))
+@click.argument("run_path", metavar="RUN", type=MODEL_SOURCE)
+@model_source_options
 @click.option("--indices", default="0,1,2,3", show_default=True, help="Comma-separated test images (one row each).")
 @adversarial_options
 @click.option("--kinds", default="adversarial,random,targeted", show_default=True, help="Window kinds (columns).")
@@ -202,7 +203,8 @@ def church(run_path: str, indices: str, attack_name: str, norm: str | None, eps:
 
 
 @click.command("profile")
-@click.argument("run_path", metavar="RUN", type=click.Path(exists=True))
+@click.argument("run_path", metavar="RUN", type=MODEL_SOURCE)
+@model_source_options
 @triangle_options
 @click.option("--points", type=int, default=200, show_default=True, help="Samples per side of the triangle.")
 @click.option("--log", "log_scale", is_flag=True, help="Logarithmic probability axis.")

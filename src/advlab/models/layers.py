@@ -22,8 +22,9 @@ class Normalize(nn.Module):
 
     def __init__(self, mean: float | Sequence[float] = 0.0, std: float | Sequence[float] = 1.0, ndim: int = 1):
         super().__init__()
-        m = torch.as_tensor(mean, dtype=torch.float32)
-        s = torch.as_tensor(std, dtype=torch.float32)
+        # explicit CPU: validating needs real values even while a model is built on the meta device
+        m = torch.as_tensor(mean, dtype=torch.float32, device="cpu")
+        s = torch.as_tensor(std, dtype=torch.float32, device="cpu")
         if not torch.isfinite(m).all() or not torch.isfinite(s).all() or (s <= 0).any():
             raise ValueError(f"Normalize: expected finite mean and positive std, got mean={m.tolist()} std={s.tolist()}")
         # Per-channel values broadcast over the trailing spatial dims of an image.

@@ -72,8 +72,10 @@ def load_checkpoint(
         optimizer = _unflatten_optimizer(opt_tensors, meta["optimizer"])
         rng = tensors["rng.cpu"]
         extra = {k[len("extra.") :]: v for k, v in tensors.items() if k.startswith("extra.")}
-        int(meta["epoch"])
+        epoch = meta["epoch"]
         meta["history"]["epochs"]
     except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"resume: checkpoint {path} is incomplete or corrupt ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        raise ValueError(f"resume: checkpoint {path} records epoch {epoch!r}; expected a whole number ≥ 0 (corrupt file?)")
     return model_state, optimizer, rng, meta, extra

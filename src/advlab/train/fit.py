@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import math
@@ -221,6 +222,7 @@ def fit(
     schedule = check_schedule(schedule or rec.get("schedule") or method.default_schedule or "constant")
     x_train, y_train, *test = _as_arrays(data)
     x_test, y_test = test if test else (x_train[:0], y_train[:0])
+    model.infer_shapes(x_train)  # wrap(net, bounds=…) alone: shape and classes from the data
     _validate(model, x_train, y_train, "training data")
     _validate(model, x_test, y_test, "test data")
     if len(x_train) == 0:
@@ -253,7 +255,7 @@ def fit(
     }
     if watch is not None:
         config["probe"] = watch.describe()
-    data_info = {"n_train": len(x_train), "input_shape": list(model.input_shape)}
+    data_info = {"n_train": len(x_train), "input_shape": list(model.input_shape), **_data_identity(data, y_train)}
     history = History(config=config)
     generator = torch.Generator().manual_seed(seed)
     # A user's own method written before batch_loss took a generator still plugs in.
@@ -393,3 +395,12 @@ def _restore(
     history.epochs[:] = restored.epochs
     model.to(dev)
     return done
+
+
+def _data_identity(data: Any, y_train: torch.Tensor) -> dict[str, Any]:
+    """What a resumed run must share with its checkpoint's data: dataset, classes and the training labels."""
+    digest = hashlib.sha256(y_train.detach().cpu().to(torch.int64).numpy().tobytes()).hexdigest()[:16]
+    out: dict[str, Any] = {"labels_sha256": digest}
+    if isinstance(data, Dataset):
+        out.update(dataset=data.name, classes=list(data.class_names))
+    return out
