@@ -63,7 +63,7 @@ def main(argv: list[str]) -> int:
     if command == "demo":
         ensure_env("")
         return subprocess.call([str(BIN / "advlab"), "demo", *rest], cwd=ROOT)
-    ensure_env("dev,bench")
+    ensure_env("dev,bench,ray")
     if command == "setup":
         return 0
     return subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)

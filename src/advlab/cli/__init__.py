@@ -22,6 +22,8 @@ _COMMANDS = [
     ("advlab.cli.slice_cmd", "church"),
     ("advlab.cli.slice_cmd", "profile"),
     ("advlab.cli.slice_cmd", "animate"),
+    ("advlab.cli.robustness_cmd", "robustness"),
+    ("advlab.cli.sweep_cmd", "sweep_cmd"),
 ]
 
 
