@@ -100,7 +100,7 @@ class GradientDescent(Attack):
     def direction(self, model: Model, grad: torch.Tensor, x_adv: torch.Tensor) -> torch.Tensor:
         """A unit-norm ascent direction; in L1 a sparse step over coordinates free to move."""
         if isinstance(self.norm, L1):
-            lo, hi = model.bounds.lower.to(x_adv), model.bounds.upper.to(x_adv)
+            lo, hi = model.bounds.like(x_adv)
             movable = ((grad > 0) & (x_adv < hi)) | ((grad < 0) & (x_adv > lo))
             return self.norm.sparse_steepest(grad, self.l1_sparsity, movable)
         return self.norm.steepest(grad)

@@ -94,8 +94,7 @@ class L1(Norm):
         v = _flat(delta)
         e = per_sample(eps, v).reshape(-1)
         outside = v.abs().sum(dim=1) > e
-        if not outside.any():
-            return delta
+        # No "all inside: return delta" shortcut: it reads a value back to the host, a stall per PGD step on a GPU.
         u, _ = v.abs().sort(dim=1, descending=True)
         cssv = u.cumsum(dim=1) - e[:, None]
         j = torch.arange(1, v.shape[1] + 1, device=v.device, dtype=v.dtype)
