@@ -100,3 +100,36 @@ def test_a_moved_model_keeps_its_shards_and_a_changed_one_does_not(digits_run: P
     save(model, moved / "model.safetensors")
     changed = evaluation_shards([moved], ["fgsm"], [0.1], 30, shard_size=10)
     assert not {s.id for s in changed} & {s.id for s in shards}
+
+
+def _has_suites() -> bool:
+    import advlab.evaluate
+
+    return hasattr(advlab.evaluate, "robust_accuracy")
+
+
+@pytest.mark.skipif(_has_suites(), reason="advlab.evaluate's suites are present")
+def test_suite_shards_say_what_they_need(digits_run: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["robustness", str(digits_run), "--suite", "quick", "--eps", "0.1", "--out", str(tmp_path), "-q"])
+    assert result.exit_code != 0 and "advlab.evaluate.robust_accuracy" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.skipif(not _has_suites(), reason="needs advlab.evaluate's suites (robust_accuracy)")
+def test_suite_shards_equal_the_unsharded_suite(digits_run: Path, tmp_path: Path) -> None:
+    """A one-shard suite run equals ``robust_accuracy`` called directly with the shard's seed; sharding changes
+    only the seeds, and the robust fraction stays a worst case (≤ clean)."""
+    import advlab.evaluate as ev
+    from advlab.engine import suite_shards
+
+    shards = suite_shards([digits_run], [0.1, 0.05], 40, preset="quick", shard_size=40)
+    assert len(shards) == 1 and shards[0].config["eps"] == [0.1, 0.05]
+    run = run_shards(shards, tmp_path)
+    model, ds = open_run(digits_run).load_model(), open_run(digits_run).load_data()
+    direct = ev.robust_accuracy(model, ds.x_test[:40], ds.y_test[:40], eps=[0.05, 0.1], norm="linf", preset="quick",
+                                seed=shards[0].seed)  # fmt: skip
+    assert run.results[0]["robust"] == [direct.robust[1].int().tolist(), direct.robust[0].int().tolist()]
+    rows = summarize(run.shards, run.results)
+    assert rows[0]["eps"] == 0.05 and rows[0]["robust_accuracy"] >= rows[1]["robust_accuracy"]
+    sharded = run_shards(suite_shards([digits_run], [0.1, 0.05], 40, preset="quick", shard_size=10), tmp_path / "s")
+    rows4 = summarize(sharded.shards, sharded.results)
+    assert all(0 <= r["robust_accuracy"] <= r["clean_accuracy"] for r in rows4) and rows4[0]["n"] == 40

@@ -140,3 +140,15 @@ def test_amp_training_on_cpu_uses_bfloat16_and_learns() -> None:
 def test_to_device_on_cpu_is_the_tensor_itself() -> None:
     t = torch.arange(4.0)
     assert to_device(t, torch.device("cpu")) is t
+
+
+def test_train_command_amp_flag(tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from advlab.cli import cli
+    from advlab.runs import open_run
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["train", "mlp", "--data", "digits", "--epochs", "1", "--amp", "--out", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    assert open_run(out).load_model().spec["training"]["amp"] is True

@@ -54,7 +54,9 @@ def write_table(rows: list[dict[str, Any]], out: Path, title: str) -> list[Path]
 @click.command("robustness")
 @click.argument("run_paths", metavar="RUN...", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--attack", "attacks", multiple=True, help="Attack of the suite (repeat; worst case per point), e.g. pgd:steps=50.")
-@click.option("--norm", default=None, help="linf, l2, l1 (default: each attack's own).")
+@click.option("--suite", "suite_preset", default=None, help="Instead of --attack: advlab.evaluate's suite preset "
+              "(standard, quick) for --norm, a cascade over all ε per shard.")
+@click.option("--norm", default=None, help="linf, l2, l1 (default: each attack's own; linf for --suite).")
 @click.option("--eps", required=True, help="Comma-separated ε values.")
 @click.option("--n", "n", type=int, default=1000, show_default=True, help="Evaluate the first N test inputs.")
 @click.option("--steps", type=int, default=None, help="Iterations, for iterative attacks.")
@@ -64,17 +66,25 @@ def write_table(rows: list[dict[str, Any]], out: Path, title: str) -> list[Path]
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder (default: runs/robustness).")
 @engine_options
 @run_options
-def robustness(run_paths: tuple[str, ...], attacks: tuple[str, ...], norm: str | None, eps: str, n: int,
+def robustness(run_paths: tuple[str, ...], attacks: tuple[str, ...], suite_preset: str | None, norm: str | None, eps: str, n: int,
                steps: int | None, options: tuple[str, ...], batch_size: int | None, shard_size: int, out: str | None,
                engine: str, address: str | None, workers: int | None, threads: int, gpus_per_shard: float | None,
                seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
     """Robust accuracy of each RUN per ε, worst case over the attacks, in shards; a rerun skips finished shards."""
-    from advlab.engine import evaluation_shards, run_shards, summarize
+    from advlab.engine import evaluation_shards, run_shards, suite_shards, summarize
 
     eps_list = parse_list(eps, float) or []
-    specs = parse_attacks(attacks, norm, steps, options)
-    shards = evaluation_shards(list(run_paths), specs, eps_list, n, shard_size=shard_size, seed=seed,
-                               data_dir=data_dir, batch_size=batch_size)
+    if suite_preset is not None:
+        if attacks:
+            raise click.UsageError("give either --suite or --attack, not both")
+        shards = suite_shards(list(run_paths), eps_list, n, norm=norm or "linf", preset=suite_preset,
+                              shard_size=shard_size, seed=seed, data_dir=data_dir, batch_size=batch_size)  # fmt: skip
+        names = [f"{suite_preset} {norm or 'linf'} suite"]
+    else:
+        specs = parse_attacks(attacks, norm, steps, options)
+        shards = evaluation_shards(list(run_paths), specs, eps_list, n, shard_size=shard_size, seed=seed,
+                                   data_dir=data_dir, batch_size=batch_size)  # fmt: skip
+        names = [s.name for s in specs]
     out_dir = Path(out or "runs/robustness")
     try:
         run = run_shards(shards, out_dir, engine=make_engine(engine, address, workers, gpus_per_shard), threads=threads,
@@ -84,5 +94,5 @@ def robustness(run_paths: tuple[str, ...], attacks: tuple[str, ...], norm: str |
     rows = summarize(run.shards, run.results)
     for r in rows:
         click.echo(f"{r['model']}  eps={r['eps']:g}  clean {r['clean_accuracy']:.4f}  robust {r['robust_accuracy']:.4f}  (n={r['n']})")
-    written = write_table(rows, out_dir, f"Robust accuracy ({', '.join(s.name for s in specs)})")
+    written = write_table(rows, out_dir, f"Robust accuracy ({', '.join(names)})")
     click.echo(f"{len(run.ran)} shard(s) run, {len(run.reused)} reused; wrote " + ", ".join(map(str, written)))

@@ -17,6 +17,7 @@ from advlab.engine.shards import (
     shard_kinds,
 )
 from advlab.engine.store import ShardStore
+from advlab.engine.suite import suite_shard, suite_shards
 
 __all__ = [
     "ENGINES",
@@ -39,5 +40,7 @@ __all__ = [
     "run_shards",
     "shard_function",
     "shard_kinds",
+    "suite_shard",
+    "suite_shards",
     "summarize",
 ]

@@ -168,15 +168,19 @@ def evaluation_shards(
     split: str = "test",
     batch_size: int | None = None,
     kind: str = KIND,
+    per_eps: bool = True,
+    extra: dict[str, Any] | None = None,
 ) -> list[Shard]:
     """Shards for ``models`` × one suite (``attacks``, worst case per point) × each ε × ranges of ``n`` points.
 
     ``data``: the dataset spec (``data.load`` arguments with ``name``); by default each run's own.
-    ``kind`` lets another registered shard function with the same config (e.g. a full suite) do the work.
+    ``kind`` lets another registered shard function with the same config do the work (``advlab.engine.suite``);
+    ``per_eps=False`` puts every ε in one shard (for cascades that reuse work across ε); ``extra`` is added to
+    each shard's config (e.g. ``{"suite": {...}}``).
     """
     if not models:
         raise ValueError("evaluation: expected at least one model (a run folder or .safetensors file)")
-    if not attacks:
+    if not attacks and kind == KIND:
         raise ValueError("evaluation: expected at least one attack")
     eps = [float(e) for e in eps]
     if not eps or any(not (e >= 0) for e in eps):
@@ -186,6 +190,7 @@ def evaluation_shards(
     suite = [AttackSpec.of(a).to_json() for a in attacks]
     for a in suite:
         AttackSpec.of(a).make()  # fail here, not in a worker, on an unknown attack or option
+    eps_groups = [[e] for e in eps] if per_eps else [eps]
     shards = []
     for model in models:
         spec = dict(data) if data is not None else run_data_spec(model)
@@ -194,9 +199,9 @@ def evaluation_shards(
             raise ValueError(f"evaluation: n must be a positive integer, got {n!r}")
         total = min(n, available)
         digest = model_digest(model)
-        for e in eps:
-            config = {"model_digest": digest, "data": spec, "split": split, "attacks": suite, "eps": [e],
-                      "batch_size": batch_size}  # fmt: skip
+        for group in eps_groups:
+            config = {"model_digest": digest, "data": spec, "split": split, "attacks": suite, "eps": group,
+                      "batch_size": batch_size, **(extra or {})}  # fmt: skip
             where = {"model": str(model), "data_dir": None if data_dir is None else str(data_dir)}
             for start, stop in index_ranges(total, shard_size):
                 shards.append(Shard.make(kind, config, start, stop, run_seed=seed, where=where))
