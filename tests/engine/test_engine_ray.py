@@ -64,6 +64,7 @@ def test_a_killed_ray_worker_reruns_its_shard(local_cluster: None, tmp_path: Pat
         assert res["values"] == torch.rand(4, generator=torch.Generator().manual_seed(s.seed)).tolist()
 
 
+@pytest.mark.slow
 def test_shards_beyond_the_retries_fail_cleanly_and_the_rerun_completes(
     local_cluster: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -78,6 +79,7 @@ def test_shards_beyond_the_retries_fail_cleanly_and_the_rerun_completes(
     assert len(again.ran) + len(again.reused) == 3
 
 
+@pytest.mark.slow
 def test_sweep_command_on_ray_matches_in_process(local_cluster: None, tmp_path: Path) -> None:
     args = ["sweep", "--data", "digits", "--model", "mlp", "--option", "widths=[16]", "--method", "standard,fgsm",
             "--eps", "0.1", "--epochs", "2", "--lr", "0.003", "--attack", "fgsm", "--attack", "pgd:steps=3",

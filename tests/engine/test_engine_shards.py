@@ -113,9 +113,22 @@ def test_killed_process_loses_only_the_shard_in_flight(tmp_path: Path) -> None:
     assert (int(ran), int(reused)) == (3, 2)
     # shards 0 and 5 ran once; shard 10 twice (killed, then rerun from its start)
     assert log.read_text().split() == ["0", "5", "10", "10", "15", "20"]
-    (tmp_path / "clean").mkdir()
-    (tmp_path / "clean" / "killed-once").touch()  # an uninterrupted run of the same shards
-    clean = subprocess.run([sys.executable, str(script), str(tmp_path / "clean"), str(tmp_path / "log2")],
-                           capture_output=True, text=True, env=env)  # fmt: skip
-    assert clean.returncode == 0, clean.stderr
-    assert clean.stdout.split() == [total, "5", "0"]
+    # the same numbers as an uninterrupted run: each shard's values come from its own seed only
+    shards = [Shard.make("test-crash", {}, a, b, run_seed=7) for a, b in index_ranges(25, 5)]
+    expected = sum(torch.rand(5, generator=torch.Generator().manual_seed(s.seed))[0].item() for s in shards)
+    assert float(total) == pytest.approx(expected, abs=1e-12)
+
+
+def test_ray_engine_without_ray_says_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray → ImportError
+    shards = [Shard.make("test-noise", {"scale": 1}, 0, 3)]
+    with pytest.raises(ValueError, match=r"pip install 'advlab\[ray\]'"):
+        run_shards(shards, tmp_path, engine="ray")
+
+
+def test_the_in_process_engine_never_imports_ray(tmp_path: Path) -> None:
+    code = ("import sys; from advlab.engine import Shard, run_shards, evaluation_shards; import advlab.cli; "
+            "print('ray' in sys.modules)")  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.strip() == "False", out.stderr
