@@ -47,3 +47,55 @@ def test_sweep_grid_validation() -> None:
         training_shards(SweepGrid(data={"name": "digits"}, methods=["nope"], eps=[0.1]))
     bad = CliRunner().invoke(cli, ["sweep", "--data", "digits", "--method", "fgsm", "--eval-eps", "0.1", "-q"])
     assert bad.exit_code != 0 and "needs --eps" in bad.output and "Traceback" not in bad.output
+
+
+KILL_DURING_TRAINING = """
+import os, signal, sys
+from pathlib import Path
+import importlib
+fit_mod = importlib.import_module("advlab.train.fit")
+from advlab.engine.sweep import SweepGrid, sweep
+
+out = Path(sys.argv[1])
+original = fit_mod.save_checkpoint
+
+def save_then_die(path, *args, **kwargs):
+    original(path, *args, **kwargs)
+    marker = out / "killed-once"
+    if not marker.exists():
+        marker.touch()
+        os.kill(os.getpid(), signal.SIGKILL)  # killed mid-shard, right after epoch 1's checkpoint
+
+fit_mod.save_checkpoint = save_then_die
+grid = SweepGrid(data={"name": "digits"}, models=["mlp"], methods=["standard"], epochs=3, lr=0.003,
+                 model_options={"widths": [16]})
+result = sweep(grid, ["fgsm"], [0.1], 40, out, shard_size=40)
+print(result.rows[0]["clean_accuracy"], result.rows[0]["robust@0.1"], result.rows[0]["run"])
+"""
+
+
+@pytest.mark.slow
+def test_a_training_shard_killed_mid_run_resumes_from_its_checkpoint(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import torch
+
+    script = tmp_path / "job.py"
+    script.write_text(KILL_DURING_TRAINING)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    run = lambda out: subprocess.run([sys.executable, str(script), str(out)], capture_output=True, text=True, env=env)  # noqa: E731
+    killed = run(tmp_path / "a")
+    assert killed.returncode == -9, killed.stderr
+    resumed = run(tmp_path / "a")
+    assert resumed.returncode == 0, resumed.stderr
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "killed-once").touch()
+    clean = run(tmp_path / "b")
+    assert clean.returncode == 0, clean.stderr
+    assert resumed.stdout.split()[:2] == clean.stdout.split()[:2]
+    a, b = (open_run(p.split()[2]).load_model() for p in (resumed.stdout, clean.stdout))
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    history = json.loads((Path(resumed.stdout.split()[2]) / "history.json").read_text())
+    assert [e["epoch"] for e in history["epochs"]] == [1, 2, 3]
