@@ -9,7 +9,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from advlab.attacks import make_attack
+from advlab.attacks import ATTACKS
 from advlab.cli import cli
 from advlab.engine import AttackSpec, evaluation_shards, run_shards, summarize
 from advlab.runs import open_run
@@ -24,8 +24,8 @@ def _direct_worst_case(run_path: Path, eps: float) -> tuple[torch.Tensor, torch.
     model, ds = run.load_model(), run.load_data()
     x, y = ds.x_test[:N], ds.y_test[:N]
     clean = model.predict(x) == y
-    fgsm = make_attack("fgsm")(model, x, y, eps=[eps])
-    bim = make_attack("bim", steps=5)(model, x, y, eps=[eps])
+    fgsm = ATTACKS.create("fgsm")(model, x, y, eps=[eps])
+    bim = ATTACKS.create("bim", steps=5)(model, x, y, eps=[eps])
     return clean, clean & ~fgsm.success[0] & ~bim.success[0]
 
 

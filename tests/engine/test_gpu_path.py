@@ -13,10 +13,10 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from advlab import data
-from advlab.attacks import make_attack
+from advlab.attacks import ATTACKS
 from advlab.device import resolve_device
 from advlab.models import build
-from advlab.train import fit, make_method
+from advlab.train import METHODS, fit
 from advlab.train.loader import MixedPrecision, to_device
 
 
@@ -83,7 +83,7 @@ def test_no_transfers_inside_the_attack_loop(model_and_data: Any, name: str, nor
     model, x, y = model_and_data
     counts = {}
     for steps in (2, 9):
-        attack = make_attack(name, norm=norm, steps=steps)
+        attack = ATTACKS.create(name, norm=norm, steps=steps)
         with count_transfers() as c:
             attack(model, x, y, eps=[eps], seed=0)
         counts[steps] = c
@@ -125,7 +125,7 @@ def test_amp_training_on_cpu_uses_bfloat16_and_learns() -> None:
         torch.manual_seed(0)
         model = build("cnn-small", input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds)
         handle = model.net.head.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
-        history = fit(model, ds, method=make_method("fast", eps=0.1), epochs=3, lr=3e-3, seed=0, quiet=True, amp=amp)
+        history = fit(model, ds, method=METHODS.create("fast", eps=0.1), epochs=3, lr=3e-3, seed=0, quiet=True, amp=amp)
         handle.remove()
         results[amp] = (history.last.test_accuracy, [p.detach().clone() for p in model.parameters()])  # type: ignore[union-attr]
         assert (model.spec["training"].get("amp") is True) == amp

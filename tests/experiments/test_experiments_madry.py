@@ -13,7 +13,7 @@ from advlab.experiments import ExperimentContext, run_experiment
 from advlab.experiments.madry_mnist_train import diagnose
 from advlab.models import Model, build
 from advlab.runs import open_run
-from advlab.train import make_method
+from advlab.train import METHODS
 from advlab.train.adversarial import FastFGSM, PGDAdversarial
 
 
@@ -71,7 +71,7 @@ def test_advlab_fast_step_leaves_black_pixels_at_zero_or_eps():
     x, y, model = _tiny()
     eps = 0.3
     torch.manual_seed(1)
-    ours = make_method("fast", eps=eps, step=1.25 * eps).perturb(model, x, y)
+    ours = METHODS.create("fast", eps=eps, step=1.25 * eps).perturb(model, x, y)
     # advlab's FastFGSM clips the start first: on black pixels δ ends exactly at 0 or ε (no randomness left),
     # which is what Wong et al.'s MNIST step avoids (next test).
     on_black = ours[x == 0]

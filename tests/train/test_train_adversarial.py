@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from advlab import data
 from advlab.models import build, load, save
-from advlab.train import FastFGSM, FGSMAdversarial, PGDAdversarial, StandardTraining, fit, make_method
+from advlab.train import METHODS, FastFGSM, FGSMAdversarial, PGDAdversarial, StandardTraining, fit
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +136,7 @@ def test_crafting_costs_one_forward_per_step_and_leaves_weight_grads_alone(digit
     ("fast", {"eps": 0.2}, {"method": "fast", "eps": 0.2, "step": 0.25, "clip_start": True}),
 ])
 def test_make_method_builds_each_by_name_with_full_config(name, options, expected):
-    config = make_method(name, **options).config()
+    config = METHODS.create(name, **options).config()
     assert config.keys() == expected.keys()
     assert config == pytest.approx(expected)
 
@@ -144,9 +144,9 @@ def test_make_method_builds_each_by_name_with_full_config(name, options, expecte
 @pytest.mark.parametrize("bad", [{"eps": -0.1}, {"eps": float("nan")}, {"eps": 0.1, "alpha": 1.5}, {}])
 def test_invalid_parameters_are_refused(bad):
     with pytest.raises(ValueError):
-        make_method("fgsm", **bad)
+        METHODS.create("fgsm", **bad)
     with pytest.raises(ValueError):
-        make_method("pgd", eps=0.1, steps=0)
+        METHODS.create("pgd", eps=0.1, steps=0)
 
 
 def test_robust_training_raises_robustness_over_standard_training(digits):

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import torch
 
 from advlab.attacks.base import Attack
-from advlab.attacks.registry import register_attack
+from advlab.attacks.registry import ATTACKS
 from advlab.attacks.validation import check_positive_int
 from advlab.models.model import Model
 
@@ -25,7 +25,7 @@ _STEP_SLACK = 1e-4
 _TINY = 1e-8
 
 
-@register_attack("deepfool")
+@ATTACKS.register("deepfool")
 class DeepFool(Attack):
     """Minimal-perturbation attack in L2 or L∞; ``candidates`` rival classes (the most likely) per sample."""
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from advlab.attacks.gradient_descent import GradientDescent
-from advlab.attacks.registry import register_attack
+from advlab.attacks.registry import ATTACKS
 
 
-@register_attack("fgsm")
+@ATTACKS.register("fgsm")
 class FGSM(GradientDescent):
     """Fast gradient (sign) method: ``x + ε·sign(∇loss)`` in L∞, ``x + ε·∇/‖∇‖`` in L2, sparse in L1."""
 

@@ -24,7 +24,7 @@ import torch
 from advlab.attacks.margins import input_logits, is_adversarial, keep_best, logit_margin, widest_perturbation
 from advlab.attacks.minimal import MinimalAttack
 from advlab.attacks.norms import per_sample
-from advlab.attacks.registry import register_attack
+from advlab.attacks.registry import ATTACKS
 from advlab.attacks.validation import check_positive_float, check_positive_int
 from advlab.models.model import Model
 
@@ -37,7 +37,7 @@ def cosine_schedule(start: float, end: float, step: int, steps: int) -> float:
     return end + (start - end) * (1 + math.cos(math.pi * step / steps)) / 2
 
 
-@register_attack("fmn")
+@ATTACKS.register("fmn")
 class FMN(MinimalAttack):
     """``FMN(norm="l2", steps=100, alpha_init=1.0, alpha_final=None (α/100), gamma_init=0.05, gamma_final=0.001)``."""
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 from advlab.attacks.gradient_descent import GradientDescent
-from advlab.attacks.registry import register_attack
+from advlab.attacks.registry import ATTACKS
 
 
-@register_attack("bim")
+@ATTACKS.register("bim")
 class BIM(GradientDescent):
     """Basic iterative method: iterated FGSM from the clean input (no random start), 10 steps of 0.2·ε."""
 
@@ -30,7 +30,7 @@ class BIM(GradientDescent):
         )  # fmt: skip
 
 
-@register_attack("pgd")
+@ATTACKS.register("pgd")
 class PGD(GradientDescent):
     """Projected gradient descent from a uniform random point of the ε-ball, with optional restarts.
 

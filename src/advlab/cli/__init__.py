@@ -24,6 +24,7 @@ _COMMANDS = [
     ("advlab.cli.slice_cmd", "animate"),
     ("advlab.cli.robustness_cmd", "robustness"),
     ("advlab.cli.sweep_cmd", "sweep_cmd"),
+    ("advlab.cli.explore_cmd", "explore"),
 ]
 
 

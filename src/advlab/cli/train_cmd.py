@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from advlab.cli.options import parse_list, parse_options, run_options
+from advlab.cli.options import given, parse_list, parse_options, run_options
 
 
 def _int_or_str(v: str) -> int | str:
@@ -24,7 +24,7 @@ def _int_or_str(v: str) -> int | str:
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 @click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True)
 @click.option("--schedule", type=click.Choice(["constant", "cosine", "step", "cyclic"]), default=None, help="Learning-rate schedule (default: the method's, else constant).")
-@click.option("--method", default="standard", show_default=True, help="Training method (see advlab.train.method_names()).")
+@click.option("--method", default="standard", show_default=True, help="Training method (see advlab.train.METHODS.names()).")
 @click.option("--eps", type=float, default=None, help="Perturbation size for robust training methods.")
 @click.option("--method-option", "method_options", multiple=True, metavar="KEY=VALUE", help="Extra training-method option.")
 @click.option("--option", "model_options", multiple=True, metavar="KEY=VALUE", help="Model option, e.g. widths=[100,2].")
@@ -42,11 +42,11 @@ def train(model_name: str, data_name: str, classes: str | None, features: str | 
     from advlab import data as data_mod
     from advlab.models import build, family
     from advlab.runs import save_run
-    from advlab.train import fit, make_method
+    from advlab.train import METHODS, fit
 
     family(model_name)  # fail on an unknown model before loading (maybe downloading) the data
     model_opts = parse_options(model_options)
-    training = make_method(method, eps=eps, **parse_options(method_options))
+    training = METHODS.create(method, **given(eps=eps), **parse_options(method_options))
     data_spec: dict[str, Any] = {"name": data_name}
     if classes:
         data_spec["classes"] = parse_list(classes, _int_or_str)

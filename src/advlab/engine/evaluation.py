@@ -32,9 +32,9 @@ class AttackSpec:
     options: dict[str, Any] = field(default_factory=dict)
 
     def make(self) -> Any:
-        from advlab.attacks import make_attack
+        from advlab.attacks import ATTACKS
 
-        return make_attack(self.name, norm=self.norm, **self.options)
+        return ATTACKS.create(self.name, **({"norm": self.norm} if self.norm is not None else {}), **self.options)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "norm": self.norm, "options": dict(self.options)}

@@ -46,7 +46,6 @@ class SweepGrid:
 
     def configurations(self) -> list[dict[str, Any]]:
         from advlab.models import family
-        from advlab.train import make_method
 
         if "name" not in self.data:
             raise ValueError(f"sweep: data must name the dataset (a 'name' key), got {self.data!r}")
@@ -57,7 +56,7 @@ class SweepGrid:
             if not eps_axis:
                 raise ValueError(f"sweep: method {method!r} needs --eps values")
             for eps in eps_axis:
-                make_method(method, eps=eps, **self.method_options)  # fail now on a bad method or option
+                make_method(method, eps, self.method_options)  # fail now on a bad method or option
                 settings = {k: v for k, v in asdict(self).items() if k not in ("models", "methods", "eps", "seeds")}
                 out.append({"model": model, "method": method, "eps": eps, "seed": int(seed), **settings})
         return out
@@ -68,19 +67,26 @@ def training_shards(grid: SweepGrid, data_dir: str | Path | None = None, run_see
     return [Shard.make(KIND, c, run_seed=run_seed, where=where) for c in grid.configurations()]
 
 
+def make_method(name: str, eps: float | None, options: dict[str, Any]) -> Any:
+    """A training method by name; ``eps`` only for the methods that take one."""
+    from advlab.train import METHODS
+
+    return METHODS.create(name, **({"eps": eps} if eps is not None else {}), **options)
+
+
 @register_shard_kind(KIND)
 def train_shard(shard: Shard, ctx: ShardContext) -> dict[str, Any]:
     """Train one configuration into ``<workspace>/runs/<shard id>`` (resuming from its checkpoint)."""
     from advlab import data as data_mod
     from advlab.models import build
     from advlab.runs import save_run
-    from advlab.train import fit, make_method
+    from advlab.train import fit
 
     c = shard.config
     spec = dict(c["data"])
     ds = data_mod.load(spec.pop("name"), data_dir=shard.where.get("data_dir"), quiet=True, **spec)
     folder = ctx.workspace / "runs" / shard.id
-    method = make_method(c["method"], eps=c["eps"], **c["method_options"])
+    method = make_method(c["method"], c["eps"], c["method_options"])
     t0 = time.perf_counter()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(c["seed"])

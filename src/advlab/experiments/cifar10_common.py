@@ -74,7 +74,7 @@ def train_recipe(ctx: ExperimentContext, ds: Any, recipe: Recipe, seed: int, lab
     from advlab.device import resolve_device
     from advlab.models import build
     from advlab.runs import open_run, save_run
-    from advlab.train import fit, make_method
+    from advlab.train import METHODS, fit
     from advlab.train.augment import Augmented
 
     folder = ctx.out_dir / "models" / label
@@ -88,7 +88,7 @@ def train_recipe(ctx: ExperimentContext, ds: Any, recipe: Recipe, seed: int, lab
         torch.manual_seed(seed)
         model = build(recipe.family, input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds,
                       **recipe.model_options)  # fmt: skip
-    method = make_method(recipe.method, **recipe.method_options)
+    method = METHODS.create(recipe.method, **recipe.method_options)
     if recipe.augment:
         method = Augmented(method, seed=seed)
     t0, c0 = time.perf_counter(), time.process_time()

@@ -22,7 +22,7 @@ from advlab.experiments.registry import ExperimentContext
 from advlab.models import Model, build, init_rbf_from_data, make_ensemble
 from advlab.progress import echo
 from advlab.runs import save_run
-from advlab.train import History, fit, make_method
+from advlab.train import METHODS, History, fit
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def train_one(recipe: Recipe, ds: Dataset, s: dict[str, Any], ctx: ExperimentCon
               epochs: int | None = None) -> Trained:
     torch.manual_seed(seed)  # the initial weights
     model = _build(recipe, ds, s)
-    method = make_method(recipe.method, **recipe.method_options) if recipe.method else None
+    method = METHODS.create(recipe.method, **recipe.method_options) if recipe.method else None
     lr = s["lr_rbf"] if recipe.family == "rbf" else s["lr"]
     # Unclipped: the same net trained under bounds widened by ε, so the method's clip into the bounds never bites.
     target = model if recipe.clip_perturbation else attack_view(model, "unclipped", s["eps"])

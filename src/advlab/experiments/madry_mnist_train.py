@@ -15,13 +15,13 @@ from typing import Any
 
 import torch
 
-from advlab.attacks import make_attack
+from advlab.attacks import ATTACKS
 from advlab.data.dataset import Dataset
 from advlab.experiments.registry import ExperimentContext
 from advlab.models import Model, build
 from advlab.progress import echo
 from advlab.runs import save_run
-from advlab.train import FitState, TrainingMethod, fit, make_method
+from advlab.train import METHODS, FitState, TrainingMethod, fit
 
 
 @dataclass(frozen=True)
@@ -52,13 +52,13 @@ def method_for(kind: str, s: dict[str, Any]) -> TrainingMethod | None:
     if kind == "standard":
         return None
     if kind == "fast":
-        return make_method("fast", eps=eps, step=s["fast_step"])
+        return METHODS.create("fast", eps=eps, step=s["fast_step"])
     if kind == "fast-wong":
-        return make_method("fast", eps=eps, step=s["fast_step"], clip_start=False)
+        return METHODS.create("fast", eps=eps, step=s["fast_step"], clip_start=False)
     if kind == "pgd":
-        return make_method("pgd", eps=eps, steps=s["pgd_train_steps"], stepsize=s["pgd_train_stepsize"])
+        return METHODS.create("pgd", eps=eps, steps=s["pgd_train_steps"], stepsize=s["pgd_train_stepsize"])
     if kind == "pgd-wong":
-        return make_method("pgd", eps=eps, steps=s["pgd_train_steps"], stepsize=s["pgd_train_stepsize"], stop_when_fooled=True)
+        return METHODS.create("pgd", eps=eps, steps=s["pgd_train_steps"], stepsize=s["pgd_train_stepsize"], stop_when_fooled=True)
     raise ValueError(f"madry-mnist: unknown training kind {kind!r}")
 
 
@@ -71,7 +71,7 @@ class PGDProbe:
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int, seed: int):
         self.x, self.y, self.eps, self.seed = x, y, eps, seed
-        self.attack = make_attack("pgd", norm="linf", steps=steps, stepsize=2.5 * eps / steps)
+        self.attack = ATTACKS.create("pgd", norm="linf", steps=steps, stepsize=2.5 * eps / steps)
         self.records: list[dict[str, float]] = []
         self.seconds = self.cpu_seconds = 0.0
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import torch
 
-from advlab.attacks import make_attack
+from advlab.attacks import ATTACKS
 from advlab.experiments.cifar10_common import STANDARD_WRN, load_cifar10, train_recipe
 from advlab.experiments.registry import ExperimentContext, ExperimentResult
 from advlab.viz import SliceDisplay, compute_slice
 from advlab.viz.components import component_counts
-from advlab.viz.third_points import third_point
+from advlab.viz.third_points import Grey, RandomImage, RandomPerturbation, ThirdPoint, third_point
 
 FULL = {"limit_train": None, "limit_test": 1000, "depth": 28, "widen": 10, "epochs": 200, "eps": 8 / 255,
         "pgd_steps": 20, "resolution": 200, "search": 64}  # fmt: skip
@@ -45,7 +45,7 @@ def _model(ctx: ExperimentContext, ds: Any, s: dict[str, Any]) -> tuple[Any, str
 def _pick(model: Any, ds: Any, s: dict[str, Any], seed: int) -> tuple[int, torch.Tensor, str]:
     """The first test image the model gets right and PGD fools (else the first PGD fools, else image 0)."""
     x, y = ds.x_test[: s["search"]], ds.y_test[: s["search"]]
-    result = make_attack("pgd", norm="linf", steps=s["pgd_steps"], rel_stepsize=2.5 / s["pgd_steps"])(
+    result = ATTACKS.create("pgd", norm="linf", steps=s["pgd_steps"], rel_stepsize=2.5 / s["pgd_steps"])(
         model, x, y, eps=[s["eps"]], seed=seed
     )
     correct = model.predict(x).cpu() == y
@@ -66,9 +66,10 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     accuracy = float((model.predict(ds.x_test).cpu() == ds.y_test).float().mean())
     index, b, how = _pick(model, ds, s, ctx.seed)
     a = ds.x_test[index]
-    thirds = {name: third_point(strategy, model, a, b, seed=ctx.seed, size=2.0 * float((b - a).norm()))
-              for name, strategy in (("grey (centre of H)", "grey"), ("random image", "random-image"),
-                                     ("random perturbation", "random-perturbation"))}  # fmt: skip
+    size = 2.0 * float((b - a).norm())
+    strategies: dict[str, ThirdPoint] = {"grey (centre of H)": Grey(), "random image": RandomImage(), "random perturbation": RandomPerturbation(size)}
+    thirds = {name: third_point(strategy, model, a, b, generator=torch.Generator().manual_seed(ctx.seed))
+              for name, strategy in strategies.items()}  # fmt: skip
     fig, axes = plt.subplots(1, len(thirds), figsize=(6 * len(thirds), 6), squeeze=False,
                              gridspec_kw={"wspace": 0.7, "left": 0.05, "right": 0.9, "top": 0.85, "bottom": 0.12})  # fmt: skip
     rows = []

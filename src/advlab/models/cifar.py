@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from advlab.models.layers import Classifier, Normalize
-from advlab.models.registry import register
+from advlab.models.registry import MODELS
 
 #: Wong et al.'s CIFAR-10 statistics (their ``utils.py``).
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
@@ -85,9 +85,10 @@ def _stages(block: type[nn.Module], widths: Sequence[int], blocks: int, cin: int
     return nn.Sequential(*layers), cin
 
 
-@register("preact-resnet18", "pre-activation ResNet-18 (Wong et al.'s fast-AT CIFAR-10 net); width=64 base channels")
+@MODELS.register("preact-resnet18")
 def preact_resnet18(input_shape: tuple[int, ...], num_classes: int, width: int = 64, mean: Stats | str = "cifar10",
                     std: Stats | str = "cifar10") -> nn.Module:  # fmt: skip
+    """pre-activation ResNet-18 (Wong et al.'s fast-AT CIFAR-10 net); width=64 base channels"""
     _require_image("preact-resnet18", input_shape)
     if not isinstance(width, int) or width < 1:
         raise ValueError(f"preact-resnet18: width must be a positive integer, got {width!r}")
@@ -105,9 +106,10 @@ def preact_resnet18(input_shape: tuple[int, ...], num_classes: int, width: int =
     return Classifier(features, nn.Linear(cout, num_classes))
 
 
-@register("wrn", "Wide ResNet (WRN-depth-widen, Zagoruyko & Komodakis); depth=28, widen=10 is WRN-28-10; dropout")
+@MODELS.register("wrn")
 def wide_resnet(input_shape: tuple[int, ...], num_classes: int, depth: int = 28, widen: int = 10, dropout: float = 0.0,
                 mean: Stats | str = "cifar10", std: Stats | str = "cifar10") -> nn.Module:  # fmt: skip
+    """Wide ResNet (WRN-depth-widen, Zagoruyko & Komodakis); depth=28, widen=10 is WRN-28-10; dropout"""
     _require_image("wrn", input_shape)
     if not isinstance(depth, int) or depth < 10 or (depth - 4) % 6:
         raise ValueError(f"wrn: depth must be 6·n + 4 with n >= 1 (10, 16, 22, 28, 34, …), got {depth!r}")
@@ -129,7 +131,8 @@ def wide_resnet(input_shape: tuple[int, ...], num_classes: int, depth: int = 28,
     return Classifier(features, nn.Linear(cout, num_classes))
 
 
-@register("wrn-28-10", "WRN-28-10, the decision-region paper's CIFAR-10 model (36.5M parameters); options as wrn")
+@MODELS.register("wrn-28-10")
 def wrn_28_10(input_shape: tuple[int, ...], num_classes: int, depth: int = 28, widen: int = 10, dropout: float = 0.0,
               mean: Stats | str = "cifar10", std: Stats | str = "cifar10") -> nn.Module:  # fmt: skip
+    """WRN-28-10, the decision-region paper's CIFAR-10 model (36.5M parameters); options as wrn"""
     return wide_resnet(input_shape, num_classes, depth=depth, widen=widen, dropout=dropout, mean=mean, std=std)

@@ -15,46 +15,38 @@ from typing import Any
 from torch import nn
 
 from advlab.models.model import Model
+from advlab.registry import Registry, check_options
 
 Builder = Callable[..., nn.Module]
 
 
 @dataclass(frozen=True)
 class Family:
+    """A zoo entry: its name, the builder, and the one-line summary (the builder's docstring)."""
+
     name: str
     builder: Builder
-    summary: str
+
+    @property
+    def summary(self) -> str:
+        return (inspect.getdoc(self.builder) or "").split("\n", 1)[0]
 
 
-_FAMILIES: dict[str, Family] = {}
-
-
-def register(name: str, summary: str) -> Callable[[Builder], Builder]:
-    def deco(builder: Builder) -> Builder:
-        _FAMILIES[name] = Family(name, builder, summary)
-        return builder
-
-    return deco
+#: Model families by name. A builder registers with ``@MODELS.register("name")`` and takes
+#: ``input_shape``, ``num_classes`` and its options; its docstring's first line is the summary.
+MODELS: Registry[Builder] = Registry("model", hint=" (see `advlab models`)")
 
 
 def families() -> list[Family]:
-    return [_FAMILIES[k] for k in sorted(_FAMILIES)]
+    return [Family(name, builder) for name, builder in MODELS.items()]
 
 
 def family(name: str) -> Family:
-    if name not in _FAMILIES:
-        raise ValueError(f"unknown model {name!r}; expected one of {sorted(_FAMILIES)}")
-    return _FAMILIES[name]
+    return Family(name, MODELS.get(name))
 
 
 def _check_options(fam: Family, options: dict[str, Any]) -> None:
-    params = inspect.signature(fam.builder).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return
-    allowed = {k for k in params if k not in {"input_shape", "num_classes"}}
-    unknown = set(options) - allowed
-    if unknown:
-        raise ValueError(f"model {fam.name!r}: unknown option(s) {sorted(unknown)}; expected some of {sorted(allowed)}")
+    check_options(fam.builder, options, f"model {fam.name!r}", skip=("input_shape", "num_classes"))
 
 
 def build(

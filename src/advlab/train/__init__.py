@@ -2,17 +2,11 @@
 
 from advlab.train.adversarial import FastFGSM, FGSMAdversarial, PGDAdversarial
 from advlab.train.fit import EpochRecord, FitState, History, evaluate_accuracy, fit
-from advlab.train.methods import (
-    BatchLoss,
-    StandardTraining,
-    TrainingMethod,
-    make_method,
-    method_names,
-    register_method,
-)
+from advlab.train.methods import METHODS, BatchLoss, StandardTraining, TrainingMethod
 from advlab.train.regularizers import L1WeightDecay, Mixup, SignNoise, UniformNoise
 
 __all__ = [
+    "METHODS",
     "BatchLoss",
     "EpochRecord",
     "FGSMAdversarial",
@@ -28,7 +22,4 @@ __all__ = [
     "UniformNoise",
     "evaluate_accuracy",
     "fit",
-    "make_method",
-    "method_names",
-    "register_method",
 ]

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from advlab.models.model import Model
-from advlab.train.methods import BatchLoss, TrainingMethod, register_method
+from advlab.train.methods import METHODS, BatchLoss, TrainingMethod
 from advlab.train.perturb import (
     Box,
     check_count,
@@ -152,6 +152,6 @@ class FastFGSM(TrainingMethod):
         return BatchLoss(F.cross_entropy(logits, y), logits)
 
 
-register_method("fgsm", FGSMAdversarial)
-register_method("pgd", PGDAdversarial)
-register_method("fast", FastFGSM)
+METHODS.register("fgsm", FGSMAdversarial)
+METHODS.register("pgd", PGDAdversarial)
+METHODS.register("fast", FastFGSM)

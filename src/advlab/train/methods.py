@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from advlab.models.model import Model
+from advlab.registry import Registry
 
 
 @dataclass
@@ -58,26 +59,7 @@ class StandardTraining(TrainingMethod):
         return BatchLoss(F.cross_entropy(logits, y), logits)
 
 
-_METHODS: dict[str, Callable[..., TrainingMethod]] = {}
+#: Training methods by name: ``METHODS.create("pgd", eps=0.3)``; each module registers its own.
+METHODS: Registry[Callable[..., TrainingMethod]] = Registry("training method", hint=" (see `advlab train --help`)")
 
-
-def register_method(name: str, factory: Callable[..., TrainingMethod]) -> None:
-    _METHODS[name] = factory
-
-
-def method_names() -> list[str]:
-    return sorted(_METHODS)
-
-
-def make_method(name: str, **kwargs: Any) -> TrainingMethod:
-    """Build a registered method by name; options the method does not take are ignored if None."""
-    if name not in _METHODS:
-        raise ValueError(f"unknown training method {name!r}; expected one of {method_names()}")
-    kwargs = {k: v for k, v in kwargs.items() if v is not None}
-    try:
-        return _METHODS[name](**kwargs)
-    except TypeError as exc:
-        raise ValueError(f"training method {name!r}: {exc}") from exc
-
-
-register_method("standard", StandardTraining)
+METHODS.register("standard", StandardTraining)

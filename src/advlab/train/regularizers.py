@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from advlab.models.model import Model
-from advlab.train.methods import BatchLoss, TrainingMethod, register_method
+from advlab.train.methods import METHODS, BatchLoss, TrainingMethod
 from advlab.train.perturb import Box, check_eps, check_fraction, sign_noise, uniform_noise
 
 
@@ -92,7 +92,7 @@ class UniformNoise(_NoiseControl):
 _WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 
-def first_layer(model: nn.Module) -> nn.Module:
+def first_layer(model: nn.Module) -> nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d:
     """The first Linear/Conv layer in module order (the one right after ``Normalize`` in zoo nets)."""
     for module in model.modules():
         if isinstance(module, _WEIGHTED):
@@ -123,7 +123,7 @@ class L1WeightDecay(TrainingMethod):
         return BatchLoss(F.cross_entropy(logits, y) + self.penalty(model), logits)
 
 
-register_method("mixup", Mixup)
-register_method("noise-sign", SignNoise)
-register_method("noise-uniform", UniformNoise)
-register_method("l1", L1WeightDecay)
+METHODS.register("mixup", Mixup)
+METHODS.register("noise-sign", SignNoise)
+METHODS.register("noise-uniform", UniformNoise)
+METHODS.register("l1", L1WeightDecay)
