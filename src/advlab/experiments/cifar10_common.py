@@ -33,8 +33,10 @@ def load_cifar10(ctx: ExperimentContext, limit_train: int | None, limit_test: in
 
 
 @dataclass(frozen=True)
-class Recipe:
-    """A training recipe: model, method and optimiser settings, as the paper ran them."""
+class CifarRecipe:
+    """A CIFAR training recipe as the paper ran it. Beyond ``experiments.recipes.Recipe`` it needs momentum,
+    weight decay, mixed precision, crop+flip augmentation and per-epoch checkpoints a killed run resumes from
+    (runs of hours on a GPU), so it trains through ``train_recipe`` below."""
 
     family: str
     method: str
@@ -50,23 +52,23 @@ class Recipe:
     augment: bool = True
     model_options: dict[str, Any] = field(default_factory=dict)
 
-    def scaled(self, **changes: Any) -> Recipe:
+    def scaled(self, **changes: Any) -> CifarRecipe:
         return replace(self, **changes)
 
 
 EPS = 8 / 255
 #: Wong, Rice & Kolter (2020), CIFAR-10: FGSM from U(−ε, ε), step 10/255, 15 epochs, cyclic lr to 0.2, SGD 0.9,
 #: weight decay 5e-4, batch 128, mixed precision, random crop + flip, PreAct ResNet-18.
-WONG_FAST = Recipe("preact-resnet18", "fast", {"eps": EPS, "step": 10 / 255}, epochs=15, lr=0.2, schedule="cyclic")
+WONG_FAST = CifarRecipe("preact-resnet18", "fast", {"eps": EPS, "step": 10 / 255}, epochs=15, lr=0.2, schedule="cyclic")
 #: Madry et al. (2018), CIFAR-10: PGD-7 of step 2/255 at ε = 8/255. They trained a wide ResNet for 80k iterations
 #: (~205 epochs); here on PreAct ResNet-18 with the step schedule (lr 0.1, /10 at 50 % and 75 %).
-MADRY_PGD = Recipe("preact-resnet18", "pgd", {"eps": EPS, "steps": 7, "stepsize": 2 / 255}, epochs=200, lr=0.1,
+MADRY_PGD = CifarRecipe("preact-resnet18", "pgd", {"eps": EPS, "steps": 7, "stepsize": 2 / 255}, epochs=200, lr=0.1,
                    schedule="step")  # fmt: skip
 #: Standard training for the slices (the decision-region paper's WRN-28-10).
-STANDARD_WRN = Recipe("wrn-28-10", "standard", {}, epochs=200, lr=0.1, schedule="step")
+STANDARD_WRN = CifarRecipe("wrn-28-10", "standard", {}, epochs=200, lr=0.1, schedule="step")
 
 
-def train_recipe(ctx: ExperimentContext, ds: Any, recipe: Recipe, seed: int, label: str) -> tuple[Any, dict[str, Any]]:
+def train_recipe(ctx: ExperimentContext, ds: Any, recipe: CifarRecipe, seed: int, label: str) -> tuple[Any, dict[str, Any]]:
     """Train ``recipe`` into ``ctx.out_dir/models/label`` (reusing a finished run of the same recipe, resuming a
     killed one from its last epoch)."""
     from dataclasses import asdict
