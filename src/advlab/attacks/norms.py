@@ -208,8 +208,7 @@ class L1(Norm):
         v = _flat(delta)
         e = per_sample(eps, v).reshape(-1)
         outside = v.abs().sum(dim=1) > e
-        if not outside.any():
-            return delta
+        # No "all inside: return delta" shortcut: it reads a value back to the host, a stall per PGD step on a GPU.
         u, _ = v.abs().sort(dim=1, descending=True)
         cssv = u.cumsum(dim=1) - e[:, None]
         j = torch.arange(1, v.shape[1] + 1, device=v.device, dtype=v.dtype)
@@ -225,7 +224,7 @@ class L1(Norm):
 
     def direction(self, grad: torch.Tensor, x: torch.Tensor, bounds: Bounds, sparsity: float = 0.99) -> torch.Tensor:
         """A sparse step over the coordinates free to move that way (not pinned at a bound)."""
-        lo, hi = bounds.lower.to(x), bounds.upper.to(x)
+        lo, hi = bounds.like(x)  # cached on the device: no copy per step
         movable = ((grad > 0) & (x < hi)) | ((grad < 0) & (x > lo))
         return self.sparse_steepest(grad, sparsity, movable)
 

@@ -23,6 +23,8 @@ _COMMANDS = [
     ("advlab.cli.slice_cmd", "church"),
     ("advlab.cli.slice_cmd", "profile"),
     ("advlab.cli.slice_cmd", "animate"),
+    ("advlab.cli.robustness_cmd", "robustness"),
+    ("advlab.cli.sweep_cmd", "sweep_cmd"),
     ("advlab.cli.explore_cmd", "explore"),
 ]
 

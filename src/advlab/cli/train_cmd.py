@@ -31,11 +31,12 @@ def _int_or_str(v: str) -> int | str:
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Run folder (default: runs/MODEL-DATA).")
 @click.option("--resume", is_flag=True, help="Continue from the run folder's last checkpoint.")
 @click.option("--force", is_flag=True, help="Replace an earlier run in the --out folder.")
+@click.option("--amp", is_flag=True, help="Mixed precision (float16 + loss scaling on CUDA, bfloat16 on the CPU).")
 @run_options
 def train(model_name: str, data_name: str, classes: str | None, features: str | None, limit_train: int | None,
           epochs: int | None, batch_size: int | None, lr: float | None, optimizer: str, schedule: str | None, method: str,
           eps: float | None, method_options: tuple[str, ...], model_options: tuple[str, ...], out: str | None,
-          resume: bool, force: bool, seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
+          resume: bool, force: bool, amp: bool, seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
     """Train a zoo MODEL on a dataset; writes model.safetensors, run.json and history.json."""
     from advlab import data as data_mod
     from advlab.models import build, family
@@ -59,7 +60,8 @@ def train(model_name: str, data_name: str, classes: str | None, features: str | 
     ds = data_mod.load(data_dir=data_dir, quiet=quiet, **data_spec)
     model = build(model_name, input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, seed=seed, **model_opts)
     history = fit(model, ds, method=training, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
-                  schedule=schedule, seed=seed, device=device, checkpoint_dir=out_dir, resume=resume, quiet=quiet)
+                  schedule=schedule, seed=seed, device=device, checkpoint_dir=out_dir, resume=resume, quiet=quiet,
+                  amp=amp)
     run = save_run(out_dir, model.cpu(), data_spec, history.to_json(), training=training.config(),
                    **({"robust_checkpoint": history.robust_checkpoint} if history.robust_checkpoint else {}))
     last = history.last

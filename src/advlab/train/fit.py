@@ -21,6 +21,7 @@ from advlab.device import resolve_device
 from advlab.models.model import Model
 from advlab.progress import echo, progress
 from advlab.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from advlab.train.loader import MixedPrecision, to_device
 from advlab.train.methods import StandardTraining, TrainingMethod
 from advlab.train.probe import MIN_TRAIN_PER_PROBE, BestCheckpoint, RobustProbe
 from advlab.train.schedule import check_schedule, lr_at
@@ -186,6 +187,7 @@ def fit(
     resume: bool = False,
     callbacks: Sequence[Callback] = (),
     quiet: bool = False,
+    amp: bool = False,
 ) -> History:
     """Train ``model`` in place and return its history.
 
@@ -204,6 +206,8 @@ def fit(
     exceeds it by more than ``fgsm_gap`` (gradient masking). ``False`` turns it off.
     The method's ``config()`` is recorded in ``model.spec["training"]``.
     A resumed run must use the same settings; ``epochs`` may grow under a constant schedule.
+    ``amp=True``: mixed precision (float16 with loss scaling on CUDA, bfloat16 on the CPU).
+    On CUDA, batches go through pinned memory with asynchronous copies.
     """
     if not isinstance(model, Model):
         raise TypeError(f"fit: expected an advlab Model (see advlab.models.build/wrap), got {type(model).__name__}")
@@ -241,6 +245,7 @@ def fit(
 
     dev = resolve_device(device)
     model.to(dev)
+    precision = MixedPrecision(dev, amp)
     opt = _make_optimizer(optimizer, model.parameters(), lr, momentum, weight_decay)
     config = {
         "method": method.config(),
@@ -252,6 +257,7 @@ def fit(
         "schedule": schedule,
         "weight_decay": weight_decay,
         "seed": seed,
+        **({"amp": True} if amp else {}),  # recorded only when used: float32 runs keep their old config
     }
     if watch is not None:
         config["probe"] = watch.describe()
@@ -290,13 +296,13 @@ def fit(
                     for group in opt.param_groups:
                         group["lr"] = lr_now
                     idx = order[i * batch_size : (i + 1) * batch_size]
-                    xb, yb = x_train[idx].to(dev), y_train[idx].to(dev)
-                    out = method.batch_loss(model, xb, yb, generator=generator) if takes_gen else method.batch_loss(model, xb, yb)
+                    xb, yb = to_device(x_train[idx], dev), to_device(y_train[idx], dev)
+                    with precision.autocast():
+                        out = method.batch_loss(model, xb, yb, generator=generator) if takes_gen else method.batch_loss(model, xb, yb)
                     if not torch.isfinite(out.loss):
                         raise FloatingPointError(f"fit: loss became {out.loss.item()} at epoch {epoch}, step {i}; lower the learning rate")
                     opt.zero_grad(set_to_none=True)
-                    out.loss.backward()
-                    opt.step()
+                    precision.backward_step(out.loss, opt)
                     loss_sum += out.loss.item() * len(idx)
                     correct += int((out.logits.argmax(1) == yb).sum())
                     seen += len(idx)
