@@ -236,3 +236,16 @@ def test_reproduce_refuses_unknown_options_before_running(tmp_path: Path) -> Non
     assert not (tmp_path / "x").exists()
     assert {"epochs", "limit_train", "pgd_steps"} <= accepted_options("advlab.experiments.transfer_disjoint")
     assert accepted_options("advlab.experiments.iris_fooling") == {"queries"}
+
+
+@pytest.mark.parametrize("query", ["nan,1", "1,inf"])
+def test_reproduce_refuses_non_finite_query_points(query: str, tmp_path: Path) -> None:
+    line = _one_line_error(_invoke("reproduce", "iris-fooling", "--fast", "-q", "--query", query, "--out", str(tmp_path / "q")))
+    assert "finite" in line
+
+
+def test_echo_prints_brackets_as_text(capsys: pytest.CaptureFixture[str]) -> None:
+    from advlab.progress import echo
+
+    echo("resuming from runs/[/bold]x[red]/checkpoint.safetensors")  # markup here would raise MarkupError
+    assert "runs/[/bold]x[red]/checkpoint.safetensors" in capsys.readouterr().err
