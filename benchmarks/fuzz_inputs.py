@@ -598,6 +598,8 @@ def main() -> int:
     parser.add_argument("--verbose", "-v", action="store_true", help="print every case that is not clear/handled")
     parser.add_argument("--all", action="store_true", help="print every case")
     parser.add_argument("--only", choices=["api", "cli"], default=None)
+    parser.add_argument("--write", action="store_true", help="also write the fuzz-inputs section of benchmarks/RESULTS.md")
+    parser.add_argument("--before", default=None, metavar="TEXT", help="with --write: the counts before the fixes, one line")
     args = parser.parse_args()
     torch.set_num_threads(1)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -624,10 +626,21 @@ def main() -> int:
             if p.is_dir():
                 os.chmod(p, 0o755)
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\n{sum(counts.values())} cases: " + ", ".join(f"{counts[k]} {k}" for k in (CLEAR, HANDLED, UNCLEAR, WRONG)))
+    total = f"{sum(counts.values())} cases: " + ", ".join(f"{counts[k]} {k}" for k in (CLEAR, HANDLED, UNCLEAR, WRONG))
+    print("\n" + total)
     for group in sorted(by_group):
         c = by_group[group]
         print(f"  {group:<16} " + "  ".join(f"{k} {c[k]:>3}" for k in (CLEAR, HANDLED, UNCLEAR, WRONG)))
+    if args.write:
+        from benchmarks import common
+
+        rows = [{"group": g, **{k: by_group[g][k] for k in (CLEAR, HANDLED, UNCLEAR, WRONG)}} for g in sorted(by_group)]
+        body = ("## Fuzzing bad inputs (benchmarks/fuzz_inputs.py)\n\n"
+                "Bad inputs and faults thrown at the API and the CLI, each outcome classified: clear error, handled "
+                "(accepted, result checked), unclear error or traceback, silently wrong.\n\n"
+                + (f"Before the fixes of issue 9: {args.before}\n\n" if args.before else "")
+                + f"Now: {total}\n\n{common.markdown_table(rows)}\n\nMachine: {common.machine()}\n")
+        common.write_section(common.RESULTS, "fuzz-inputs", body)
     return 0
 
 

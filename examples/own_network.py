@@ -5,12 +5,13 @@
 Uses the embedded 8×8 digits (no download); takes a few seconds on a laptop CPU.
 """
 
+from examples.small_net import SmallNet
+
 import advlab
 from advlab.attacks import PGD
 from advlab.data import load
 from advlab.models import wrap
 from advlab.train import fit
-from examples.small_net import SmallNet
 
 digits = load("digits")
 model = wrap(SmallNet(), bounds=(0, 1))  # input shape and classes come from the first batch

@@ -215,3 +215,37 @@ def test_torchscript_and_transfer_with_a_users_network(own_network, run: Path, t
 def test_bad_user_networks_are_one_line_errors(own_network, args: list[str], match: str) -> None:
     args = [a.format(**own_network) for a in args]
     assert match in _one_line_error(_invoke("attack", *args, "--eps", "0.1", "-q"))
+
+
+def test_reproduce_list_states_each_experiments_duration() -> None:
+    from advlab.experiments import EXPERIMENTS
+
+    res = _invoke("reproduce", "--list")
+    assert res.exit_code == 0, res.output
+    lines = res.output.strip().splitlines()
+    assert len(lines) == len(EXPERIMENTS)
+    for line in lines:
+        assert "[full " in line and "--fast " in line, line
+
+
+def test_reproduce_refuses_unknown_options_before_running(tmp_path: Path) -> None:
+    from advlab.experiments.options import accepted_options
+
+    line = _one_line_error(_invoke("reproduce", "transfer-disjoint", "--fast", "-q", "--option", "epoch=3", "--out", str(tmp_path / "x")))
+    assert "unknown option(s) epoch" in line and "epochs" in line
+    assert not (tmp_path / "x").exists()
+    assert {"epochs", "limit_train", "pgd_steps"} <= accepted_options("advlab.experiments.transfer_disjoint")
+    assert accepted_options("advlab.experiments.iris_fooling") == {"queries"}
+
+
+@pytest.mark.parametrize("query", ["nan,1", "1,inf"])
+def test_reproduce_refuses_non_finite_query_points(query: str, tmp_path: Path) -> None:
+    line = _one_line_error(_invoke("reproduce", "iris-fooling", "--fast", "-q", "--query", query, "--out", str(tmp_path / "q")))
+    assert "finite" in line
+
+
+def test_echo_prints_brackets_as_text(capsys: pytest.CaptureFixture[str]) -> None:
+    from advlab.progress import echo
+
+    echo("resuming from runs/[/bold]x[red]/checkpoint.safetensors")  # markup here would raise MarkupError
+    assert "runs/[/bold]x[red]/checkpoint.safetensors" in capsys.readouterr().err

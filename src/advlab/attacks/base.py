@@ -182,7 +182,7 @@ class Attack(ABC):
         k = 1 if eps_list is None else len(eps_list)
         adv = torch.empty((k, *x.shape), dtype=x.dtype)
         queries = torch.zeros(k, len(x), dtype=torch.long)
-        min_dist = torch.full((len(x),), float("inf")) if self.minimization else None
+        best_dist = torch.full((len(x),), float("inf"))  # minimisation attacks: ‖minimal adversarial‖ per input
         t0 = time.perf_counter()
         with _attack_mode(model), progress(quiet) as bar:
             task = bar.add_task(self.name, total=len(x) * (1 if self.minimization else k), info="")
@@ -197,7 +197,7 @@ class Attack(ABC):
                     finally:
                         self.__dict__.pop("_on_step", None)
                     best, dist = self._verified_minimal(model, xb, yb, tb, found)
-                    min_dist[sl] = dist.cpu()
+                    best_dist[sl] = dist.cpu()
                     for j in range(k):
                         adv[j, sl] = (best if eps_list is None else self._within(xb, best, dist, eps_list[j])).cpu()
                     queries[:, sl] = n_q
@@ -210,6 +210,7 @@ class Attack(ABC):
                         queries[j, sl] = n_q
                         bar.advance(task, len(xb))
         seconds = time.perf_counter() - t0
+        min_dist = best_dist if self.minimization else None
         return self._verify(model, x, labels, targets, clean_pred, eps_list, adv, queries, min_dist, seconds)
 
     # --- steps of the template -------------------------------------------------------------------
