@@ -21,34 +21,68 @@ from advlab.models.parts import embed, feature_head, linear_head
 
 
 def far_targets(head: torch.nn.Module, hidden: torch.Tensor, radius_factor: float, n_angles: int = 720) -> dict[int, torch.Tensor]:
-    """One far hidden point per class whose region reaches infinity, ``radius_factor`` × the data's radius from
-    the centre of ``hidden``.
+    """One far hidden point per class whose region reaches that far, ``radius_factor`` × the data's radius from
+    the centre of ``hidden`` (only classes that win at their point are returned).
 
     In 2-D: the middle of the arc of directions that class wins far away (where the bias
     no longer matters, so the arc comes from the weights alone). In more dimensions: the
-    direction wₖ − mean(w), kept if the class wins there (tried at 1×, 2× and 4× the distance).
+    direction from the centre through the training point the head is surest is that class
+    (kept non-negative when every hidden value is, as after a ReLU), or else the ray from
+    the origin through that point.
     """
+    weight, bias = _head_weights(head, hidden)
+    return {k: pts[0] for k, pts in _candidates(weight, bias, hidden, radius_factor, n_angles).items() if pts}
+
+
+def far_targets_unchecked(head: torch.nn.Module, hidden: torch.Tensor, radius_factor: float) -> dict[int, torch.Tensor]:
+    """A far point for every class: the winning one of ``far_targets`` when there is one, else the first candidate."""
+    weight, bias = _head_weights(head, hidden)
+    winning = _candidates(weight, bias, hidden, radius_factor, 720)
+    every = _candidates(weight, bias, hidden, radius_factor, 720, check=False)
+    return {k: (winning[k] or every[k])[0] for k in every if winning.get(k) or every[k]}
+
+
+def _head_weights(head: torch.nn.Module, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     if not isinstance(head, torch.nn.Linear):
         raise TypeError(f"far_targets: expected the network's head as torch.nn.Linear(d, K), got {head!r}")
-    weight, bias = head.weight.detach().cpu().double(), head.bias.detach().cpu().double()
-    if hidden.ndim != 2 or hidden.shape[1] != weight.shape[1]:
+    weight = head.weight.detach().cpu().double()
+    bias = head.bias.detach().cpu().double() if head.bias is not None else torch.zeros(len(weight), dtype=torch.float64)
+    if hidden.ndim != 2 or hidden.shape[1] != weight.shape[1] or len(hidden) == 0:
         raise ValueError(f"far_targets: expected hidden points shaped (N, {weight.shape[1]}), got {tuple(hidden.shape)}")
-    centre = hidden.double().mean(0)
-    radius = float((hidden.double() - centre).norm(dim=1).max())
-    out = {}
-    for k, direction in _directions(weight, n_angles).items():
-        for scale in (1.0, 2.0, 4.0) if weight.shape[1] > 2 else (1.0,):
-            point = centre + scale * radius_factor * radius * direction
-            if int((weight @ point + bias).argmax()) == k:  # far enough that the class really wins there
-                out[k] = point.float()
-                break
+    return weight, bias
+
+
+def _candidates(weight: torch.Tensor, bias: torch.Tensor, hidden: torch.Tensor, radius_factor: float, n_angles: int,
+                check: bool = True) -> dict[int, list[torch.Tensor]]:  # fmt: skip
+    h = hidden.double()
+    centre = h.mean(0)
+    radius = float((h - centre).norm(dim=1).max())
+    far = radius_factor * radius
+    out: dict[int, list[torch.Tensor]] = {k: [] for k in range(len(weight))}
+    if weight.shape[1] == 2:
+        arcs = _arc_directions(weight, n_angles)
+        spread = weight - weight.mean(0, keepdim=True)
+        # the arc's middle when the class wins some direction far away; else (never winning) along wₖ − mean(w)
+        points = {k: [centre + far * (arcs[k] if k in arcs else spread[k] / spread[k].norm().clamp_min(1e-12))]
+                  for k in range(len(weight))}  # fmt: skip
+    else:
+        logits = h @ weight.T + bias
+        points = {}
+        for k in range(len(weight)):
+            others = torch.cat([logits[:, :k], logits[:, k + 1 :]], dim=1).max(dim=1).values
+            best = h[int((logits[:, k] - others).argmax())]
+            along = centre + far * (best - centre) / (best - centre).norm().clamp_min(1e-12)
+            if bool((h >= 0).all()):
+                along = along.clamp_min(0.0)
+            points[k] = [along, best * (far / float(best.norm().clamp_min(1e-12)))]
+    for k, pts in points.items():
+        for point in pts:
+            if not check or int((weight @ point + bias).argmax()) == k:  # far enough that the class really wins there
+                out[k].append(point.float())
     return out
 
 
-def _directions(weight: torch.Tensor, n_angles: int) -> dict[int, torch.Tensor]:
-    if weight.shape[1] != 2:
-        d = weight - weight.mean(0, keepdim=True)
-        return {k: d[k] / d[k].norm() for k in range(len(weight)) if float(d[k].norm()) > 0}
+def _arc_directions(weight: torch.Tensor, n_angles: int) -> dict[int, torch.Tensor]:
     step = 2 * math.pi / n_angles
     angles = torch.arange(n_angles, dtype=torch.float64) * step
     winners = (torch.stack([angles.cos(), angles.sin()], 1) @ weight.T).argmax(1)
@@ -147,11 +181,3 @@ class HiddenInversion(FoolingStrategy):
         extra = {"hidden_targets": goal.tolist(), "classes_without_far_region": [int(k) for k in targets if int(k) not in far]}
         return Found(images, used + 1, used, extra)
 
-
-def far_targets_unchecked(head: torch.nn.Linear, hidden: torch.Tensor, radius_factor: float) -> dict[int, torch.Tensor]:
-    """The far point along wₖ − mean(w) for every class, whether or not the class wins there."""
-    weight = head.weight.detach().cpu().double()
-    centre = hidden.double().mean(0)
-    radius = float((hidden.double() - centre).norm(dim=1).max())
-    d = weight - weight.mean(0, keepdim=True)
-    return {k: (centre + radius_factor * radius * d[k] / d[k].norm().clamp_min(1e-12)).float() for k in range(len(weight))}
