@@ -6,7 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from advlab.fooling import CMAES, CPPN, CPPNEncoding, DirectEncoding, evolve_cppn, evolve_direct, polynomial_mutation
+from advlab.fooling import (
+    CMAES,
+    CPPN,
+    CPPNEncoding,
+    DirectEncoding,
+    evolve_cppn,
+    evolve_direct,
+    nearest_distances,
+    polynomial_mutation,
+)
 from advlab.fooling.cppn import add_connection, add_node, remove_node
 from advlab.models import wrap
 
@@ -96,3 +105,20 @@ def test_map_elites_never_loses_an_elite():
 def test_cma_es_reaches_both_classes():
     result = CMAES(evaluations=3000, popsize=12)(brightness_model(), required=0.99, seed=0)
     assert bool(result.success.all()) and int(result.queries.max()) <= 3000
+
+
+def test_map_elites_keeps_elites_away_from_the_data_and_from_lookalikes():
+    model = brightness_model()
+    dark, bright = torch.zeros(1, 1, 6, 6), torch.ones(1, 1, 6, 6)
+    reference = torch.cat([dark, bright])
+    far = evolve_direct(generations=40, batch=20, min_distance=1.5)(model, required=0.99, seed=0, reference=reference)
+    assert bool((far.nearest_distances >= 1.5).all())
+    # 'unlike': a 'dark' elite may not lie nearest the black image (labelled dark); a grey image labelled 'bright'
+    # leaves room for dark-but-not-black patterns
+    labelled = torch.cat([dark, bright, torch.full((1, 1, 6, 6), 0.4)])
+    labels = torch.tensor([0, 1, 1])
+    unlike = evolve_direct(generations=40, batch=20, unlike=(labelled, labels))(model, [0], required=0.9, seed=0)
+    _, nearest = nearest_distances(unlike.images, labelled)
+    assert bool(unlike.success.all()) and int(labels[nearest[0]]) == 1
+    with pytest.raises(ValueError, match="min_distance needs reference"):
+        evolve_direct(generations=1, min_distance=1.0)(model)

@@ -47,3 +47,8 @@ register_experiment(
     "cnn-small at eps=0.3: fast FGSM training (Wong et al.) and PGD training (Madry et al.) vs standard; PGD-50x10 and FMN curves",
     "advlab.experiments.madry_mnist",
 )
+register_experiment(
+    "rubbish-mnist",
+    "confidence on noise and on fooling images (ascent, NES, evolution with pixels and CPPNs, inversion) for 7 MNIST models",
+    "advlab.experiments.rubbish_mnist",
+)

@@ -62,8 +62,10 @@ def _candidates(weight: torch.Tensor, bias: torch.Tensor, hidden: torch.Tensor, 
     if weight.shape[1] == 2:
         arcs = _arc_directions(weight, n_angles)
         spread = weight - weight.mean(0, keepdim=True)
-        # the arc's middle when the class wins some direction far away; else (never winning) along wₖ − mean(w)
-        points = {k: [centre + far * (arcs[k] if k in arcs else spread[k] / spread[k].norm().clamp_min(1e-12))]
+        # the arc's middle when the class wins some direction far away; a class that never wins far away (a bounded
+        # region) gets no checked point, and for the unchecked fallback a point along wₖ − mean(w)
+        points = {k: [centre + far * arcs[k]] if k in arcs else
+                  ([] if check else [centre + far * spread[k] / spread[k].norm().clamp_min(1e-12)])
                   for k in range(len(weight))}  # fmt: skip
     else:
         logits = h @ weight.T + bias
