@@ -55,7 +55,7 @@ def load_data(ctx: ExperimentContext) -> Dataset:
     if choice not in DATA_CHOICES:
         raise ValueError(f"bottleneck-fooling: option data must be one of {DATA_CHOICES}, got {choice!r}")
     if choice != "digits":
-        limits = dict(zip(("limit_train", "limit_test"), FAST_MNIST_LIMITS, strict=True)) if ctx.fast else {}
+        limits: dict[str, Any] = dict(zip(("limit_train", "limit_test"), FAST_MNIST_LIMITS, strict=True)) if ctx.fast else {}
         try:
             return load("mnist", classes=CLASSES, data_dir=ctx.data_dir, download=choice == "mnist", quiet=ctx.quiet, **limits)
         except DatasetError:

@@ -43,12 +43,12 @@ def tables(noise: dict[str, dict[str, NoiseConfidenceResult]], fooled: dict[str,
     for name, per in noise.items():
         row: dict[str, Any] = {"model": trained[name].label, "test accuracy": trained[name].test_accuracy}
         for kind in NOISE_KINDS:
-            r = per[kind]
-            row.update({f"{kind}: mean": r.mean, f"{kind}: median": r.median, f"{kind}: p > 0.5": r.fraction_confident})
+            nc = per[kind]
+            row.update({f"{kind}: mean": nc.mean, f"{kind}: median": nc.median, f"{kind}: p > 0.5": nc.fraction_confident})
         noise_rows.append(row)
     fool_rows = []
-    for name, per in fooled.items():
-        for strategy, r in per.items():
+    for name, results in fooled.items():
+        for strategy, r in results.items():
             if isinstance(r, str):
                 fool_rows.append({"model": trained[name].label, "strategy": strategy, "classes reached": "n/a", "note": r})
                 continue
@@ -72,18 +72,18 @@ def comparisons(noise: dict[str, dict[str, NoiseConfidenceResult]], nguyen: dict
     for name, (paper, paper_conf) in GOODFELLOW.items():
         if name not in noise:
             continue
-        r = noise[name]["gaussian"]
+        g = noise[name]["gaussian"]
         why = ("our models train a few epochs: confidence far from the data grows with ‖w‖, i.e. with training length "
                "and regularisation" if name != "rbf" else "our RBF spreads a reject mass: p never drops below 1/K")
-        rows.append(Comparison(f"rubbish N(0, I): {trained[name].label} p > 0.5", 100 * r.fraction_confident, paper, "%",
-                               agreement_note(100 * r.fraction_confident, paper, why, 5.0)))  # fmt: skip
-        if paper_conf is not None and not math.isnan(r.mean_confident):
+        rows.append(Comparison(f"rubbish N(0, I): {trained[name].label} p > 0.5", 100 * g.fraction_confident, paper, "%",
+                               agreement_note(100 * g.fraction_confident, paper, why, 5.0)))  # fmt: skip
+        if paper_conf is not None and not math.isnan(g.mean_confident):
             rows.append(Comparison(f"rubbish N(0, I): {trained[name].label} mean confidence when p > 0.5",
-                                   100 * r.mean_confident, paper_conf, "%",
-                                   agreement_note(100 * r.mean_confident, paper_conf, why, 5.0)))  # fmt: skip
+                                   100 * g.mean_confident, paper_conf, "%",
+                                   agreement_note(100 * g.mean_confident, paper_conf, why, 5.0)))  # fmt: skip
     if "abs" in noise:
-        r = noise["abs"]["uniform"]
-        rows.append(Comparison("ABS: mean confidence on uniform noise", 100 * r.mean, "low", "%", "the ABS post: unsure on noise"))
+        u = noise["abs"]["uniform"]
+        rows.append(Comparison("ABS: mean confidence on uniform noise", 100 * u.mean, "low", "%", "the ABS post: unsure on noise"))
     else:
         rows.append(Comparison("ABS: mean confidence on uniform noise", float("nan"), "low", "%",
                                "not run: no 'abs' model family is registered yet (hook: rubbish_mnist_models.abs_model)"))  # fmt: skip
