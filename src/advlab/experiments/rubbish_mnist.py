@@ -30,7 +30,7 @@ REQUIRED = 0.99
 NGUYEN_REQUIRED = 0.9999  # Nguyen et al.: "≥ 99.99% confidence" for every MNIST digit
 STRATEGIES = ("ascent", "ascent-nes", "evolve-direct", "evolve-cppn", "invert")
 #: options per strategy on top of the shared budget
-OPTIONS: dict[str, dict[str, Any]] = {"ascent": {"lr": 0.1}, "ascent-nes": {"samples": 20, "lr": 0.1}, "evolve-direct": {},
+OPTIONS: dict[str, dict[str, Any]] = {"ascent": {"lr": 0.1}, "ascent-nes": {"samples": 20, "lr": 0.3, "tile": 4}, "evolve-direct": {},
                                       "evolve-cppn": {}, "invert": {"radius_factor": 3.0}}  # fmt: skip
 
 FULL: dict[str, Any] = {
@@ -40,8 +40,8 @@ FULL: dict[str, Any] = {
 }  # fmt: skip
 FAST: dict[str, Any] = {
     **FULL, "limit_train": 3000, "limit_test": 500, "epochs": 2, "lr": 2e-3, "mlp_widths": [128], "maxout_units": 64,
-    "maxout_pieces": 3, "pgd_steps": 3, "ensemble_members": 2, "ensemble_epochs": 1, "noise_n": 2000, "budget": 400,
-    "nguyen_budget": 800,
+    "maxout_pieces": 3, "pgd_steps": 3, "ensemble_members": 2, "ensemble_epochs": 1, "noise_n": 2000, "budget": 1000,
+    "nguyen_budget": 1000,
 }  # fmt: skip
 
 
@@ -101,7 +101,7 @@ def scale(s: dict[str, Any], n_train: int, n_test: int, models: list[str], fast:
         f"PGD training ε = 0.3, {s['pgd_steps']} steps; ensemble of {s['ensemble_members']} cnn-small × "
         f"{s['ensemble_epochs']} epochs). Noise: {s['noise_n']} draws per kind ({', '.join(NOISE_KINDS)}). Fooling: "
         f"every class, required p ≥ {REQUIRED}, budget {s['budget']} model evaluations per class per strategy "
-        f"(a gradient step = 1, an NES step = 41, MAP-Elites: {s['budget']} × 10 children shared by all classes, "
+        f"(a gradient step = 1; an NES step = 41, on a 7×7 coarse image (4×4 tiles); MAP-Elites: {s['budget']} × 10 children shared by all classes, "
         f"100 per generation); Nguyen comparison: both encodings on cnn-small to p ≥ {NGUYEN_REQUIRED}, budget "
         f"{s['nguyen_budget']} per class (Nguyen et al. evolved against LeNet trained on all of MNIST)."
     )

@@ -11,7 +11,9 @@ neighbouring pixels). A row stops as soon as p(target) ≥ the required
 confidence. ``GradientAscent`` differentiates the model (one forward + backward
 per step: one query); ``NESAscent`` only reads probabilities and estimates the
 model's part of the gradient from antithetic Gaussian samples (Ilyas et al.'s
-NES: 2·``samples`` queries per step), for models without useful gradients.
+NES: 2·``samples`` + 1 queries per step), for models without useful gradients;
+with ``tile`` > 1 it searches a coarse image (each value covers a tile × tile
+block), which needs far fewer samples per useful step (Ilyas et al.'s tiling prior).
 """
 
 from __future__ import annotations
@@ -49,11 +51,18 @@ class GradientAscent(FoolingStrategy):
     def queries_per_step(self) -> int:
         return 1
 
+    def to_input(self, z: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+        """The images a batch of search variables z stands for (always inside the box)."""
+        return lo + (hi - lo) * torch.sigmoid(z)
+
+    def from_input(self, x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+        return torch.logit(((x - lo) / (hi - lo)).clamp(1e-3, 1 - 1e-3))
+
     def model_gradient(self, model: Any, z: torch.Tensor, rows: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor,
                        generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
         """(log p(target | x(z)) per row, its gradient with respect to z)."""
         z = z.detach().requires_grad_(True)
-        logp = torch.log_softmax(model(lo + (hi - lo) * torch.sigmoid(z)).float(), dim=1).gather(1, rows[:, None])[:, 0]
+        logp = torch.log_softmax(model(self.to_input(z, lo, hi)).float(), dim=1).gather(1, rows[:, None])[:, 0]
         (grad,) = torch.autograd.grad(logp.sum(), z)
         return logp.detach(), grad
 
@@ -61,7 +70,7 @@ class GradientAscent(FoolingStrategy):
         if self.l2 == 0 and self.tv == 0:
             return torch.zeros_like(z)
         z = z.detach().requires_grad_(True)
-        x = lo + (hi - lo) * torch.sigmoid(z)
+        x = self.to_input(z, lo, hi)
         penalty = self.l2 * ((x - x0) ** 2).flatten(1).mean(1) + self.tv * total_variation(x)
         (grad,) = torch.autograd.grad(penalty.sum(), z)
         return grad
@@ -75,7 +84,7 @@ class GradientAscent(FoolingStrategy):
         n, s = len(targets), self.starts
         rows = targets.repeat_interleave(s).to(dev)
         x0 = start_noise(self.start, len(rows), lo, hi, generator)
-        z = torch.logit(((x0 - lo) / (hi - lo)).clamp(1e-3, 1 - 1e-3))
+        z = self.from_input(x0, lo, hi)
         m, v = torch.zeros_like(z), torch.zeros_like(z)
         done_at = torch.full((n,), -1, dtype=torch.long)
         log_threshold = torch.log(torch.tensor(required))
@@ -93,9 +102,9 @@ class GradientAscent(FoolingStrategy):
             update = self.lr * (m / (1 - 0.9**t)) / ((v / (1 - 0.999**t)).sqrt() + 1e-8)
             z = torch.where(active.view(-1, *[1] * (z.ndim - 1)), z + update, z)
         steps = torch.where(done_at >= 0, done_at, torch.full_like(done_at, self.steps))
-        final = log_probs(model, lo + (hi - lo) * torch.sigmoid(z)).gather(1, rows[:, None])[:, 0].cpu().view(n, s)
+        final = log_probs(model, self.to_input(z, lo, hi)).gather(1, rows[:, None])[:, 0].cpu().view(n, s)
         best = final.argmax(dim=1)
-        images = (lo + (hi - lo) * torch.sigmoid(z)).view(n, s, *model.input_shape)[torch.arange(n), best.to(dev)]
+        images = self.to_input(z, lo, hi).view(n, s, *model.input_shape)[torch.arange(n), best.to(dev)]
         queries = (steps + 1) * self.queries_per_step() * s
         return Found(images.detach(), queries, steps, {"queries_per_step": self.queries_per_step() * s})
 
@@ -106,14 +115,20 @@ class NESAscent(GradientAscent):
     name: ClassVar[str] = "ascent-nes"
     needs_gradient: ClassVar[bool] = False
 
-    def __init__(self, steps: int = 100, lr: float = 0.1, *, samples: int = 20, sigma: float = 0.5, starts: int = 1,
-                 l2: float = 0.0, tv: float = 0.0, start: str = "uniform"):  # fmt: skip
+    def __init__(self, steps: int = 100, lr: float = 0.1, *, samples: int = 20, sigma: float = 0.5, tile: int = 1,
+                 starts: int = 1, l2: float = 0.0, tv: float = 0.0, start: str = "uniform"):  # fmt: skip
         super().__init__(steps, lr, starts=starts, l2=l2, tv=tv, start=start)
         self.samples = check_int(samples, f"{self.name}: samples")
         self.sigma = check_float(sigma, f"{self.name}: sigma", strict=True)
+        self.tile = check_int(tile, f"{self.name}: tile")
 
     def params(self) -> dict[str, Any]:
-        return {**super().params(), "samples": self.samples, "sigma": self.sigma}
+        return {**super().params(), "samples": self.samples, "sigma": self.sigma, "tile": self.tile}
+
+    def search(self, model: Any, targets: torch.Tensor, **kwargs: Any) -> Found:
+        if self.tile > 1 and len(model.input_shape) != 3:
+            raise ValueError(f"{self.name}: tile > 1 needs image inputs (C, H, W), got shape {model.input_shape}")
+        return super().search(model, targets, **kwargs)
 
     def queries_per_step(self) -> int:
         return 2 * self.samples + 1
@@ -121,7 +136,22 @@ class NESAscent(GradientAscent):
     @torch.no_grad()
     def model_gradient(self, model: Any, z: torch.Tensor, rows: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor,
                        generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
-        return nes_gradient(lambda zz, r: _target_logp(model, zz, r, lo, hi), z, rows, self.samples, self.sigma, generator)
+        def score(zz: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+            return log_probs(model, self.to_input(zz, lo, hi)).gather(1, r[:, None])[:, 0]
+
+        return nes_gradient(score, z, rows, self.samples, self.sigma, generator)
+
+    def to_input(self, z: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+        if self.tile > 1:  # a coarse image, each value repeated over a tile × tile block (then cut to size)
+            h, w = lo.shape[-2:]
+            z = z.repeat_interleave(self.tile, dim=-2).repeat_interleave(self.tile, dim=-1)[..., :h, :w]
+        return lo + (hi - lo) * torch.sigmoid(z)
+
+    def from_input(self, x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+        z = super().from_input(x, lo, hi)
+        if self.tile > 1:
+            z = torch.nn.functional.avg_pool2d(z, self.tile, ceil_mode=True)
+        return z
 
 
 def nes_gradient(fn: Any, z: torch.Tensor, rows: torch.Tensor, samples: int, sigma: float,
@@ -138,9 +168,6 @@ def nes_gradient(fn: Any, z: torch.Tensor, rows: torch.Tensor, samples: int, sig
     diff = (rest[:, 0] - rest[:, 1]).view(n, samples, *[1] * (z.ndim - 1))
     return f0, (diff * u).sum(dim=1) / (2 * sigma * samples)
 
-
-def _target_logp(model: Any, z: torch.Tensor, rows: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
-    return log_probs(model, lo + (hi - lo) * torch.sigmoid(z)).gather(1, rows[:, None])[:, 0]
 
 
 def start_noise(kind: str, n: int, lo: torch.Tensor, hi: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
