@@ -70,3 +70,18 @@ def test_nes_fools_a_black_box_that_gradient_ascent_cannot_touch(linear):
     result = NESAscent(steps=100, lr=0.2, samples=10)(box, required=0.99, seed=0)
     assert bool(result.success.all())
     assert bool((result.queries == (result.steps + 1) * 21).all())
+
+
+def test_nes_tiling_searches_a_coarse_image(linear):
+    nes = NESAscent(steps=30, lr=0.3, samples=8, tile=2)
+    lo, hi = torch.zeros(1, 4, 4), torch.ones(1, 4, 4)
+    z = nes.from_input(torch.rand(3, 1, 4, 4), lo, hi)
+    assert z.shape == (3, 1, 2, 2)
+    x = nes.to_input(z, lo, hi)
+    assert x.shape == (3, 1, 4, 4)
+    torch.testing.assert_close(x[:, :, :2, :2], x[:, :, :1, :1].expand(3, 1, 2, 2))  # one value per 2×2 tile
+    result = nes(linear, required=0.9, seed=0)
+    images = result.images
+    torch.testing.assert_close(images[:, :, ::2, ::2], images[:, :, 1::2, 1::2])
+    with pytest.raises(ValueError, match="tile > 1 needs image"):
+        NESAscent(tile=2)(wrap(torch.nn.Linear(3, 2), bounds=(0, 1), classes=2, input_shape=(3,)))
