@@ -16,6 +16,9 @@ from advlab.experiments.rubbish_mnist import STRATEGIES
 from advlab.fooling import FoolingResult
 from advlab.runs import open_run
 
+# Trains 8 small models and runs 5 searches on each: ~15 s of CPU, minutes on a busy machine.
+pytestmark = pytest.mark.slow
+
 TINY = {"limit_train": 600, "limit_test": 200, "epochs": 1, "mlp_widths": [32], "maxout_units": 16, "maxout_pieces": 2,
         "pgd_steps": 1, "ensemble_members": 2, "ensemble_epochs": 1, "noise_n": 200, "budget": 100, "nguyen_budget": 100}
 

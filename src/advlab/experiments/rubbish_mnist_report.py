@@ -172,8 +172,7 @@ def _reached_figure(fooled: dict[str, dict[str, Any]], trained: dict[str, Any]) 
     grid = np.array([[_reached(fooled[n][st]) for st in strategies] for n in names])
     fig, ax = plt.subplots(figsize=(1.2 * len(strategies) + 3, 0.45 * len(names) + 1.5), layout="constrained")
     masked = np.ma.masked_invalid(grid)
-    cmap = plt.get_cmap("Reds").copy()
-    cmap.set_bad("0.85")
+    cmap = plt.get_cmap("Reds").with_extremes(bad="0.85")
     ax.imshow(masked, cmap=cmap, vmin=0, vmax=1, aspect="auto")
     for i in range(len(names)):
         for j in range(len(strategies)):
