@@ -98,7 +98,7 @@ def abs_model(ds: Dataset, s: dict[str, Any], ctx: ExperimentContext, seed: int)
         model = build("abs", input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds)
         method = make_method("abs") if "abs" in method_names() else None
         return _fit(model, ds, s, ctx, seed, method=method)
-    except (TypeError, ValueError) as exc:  # the family exists but wants other options or training: say so, go on
+    except (TypeError, ValueError, RuntimeError, NotImplementedError) as exc:  # needs other options or training: say so
         echo(f"rubbish-mnist: the 'abs' family could not be built and trained here ({exc}); ABS row not run", ctx.quiet)
         return None
 
