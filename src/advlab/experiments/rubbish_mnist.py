@@ -125,6 +125,7 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         "fooling": {n: {st: (r if isinstance(r, str) else {"strategy": r.strategy, "config": r.config, "seconds": r.seconds,
                                                               "table": r.table()}) for st, r in per.items()}
                     for n, per in fooled.items()},
+        "reached": {n: {st: (None if isinstance(r, str) else r.success_rate) for st, r in per.items()} for n, per in fooled.items()},
         "nguyen": {st: {"config": r.config, "seconds": r.seconds, "table": r.table()} for st, r in nguyen.items()},
         "models_dir": str(ctx.out_dir / "models"),
         "fooling_dir": str(ctx.out_dir / "fooling"),
