@@ -48,7 +48,7 @@ def test_inversion_needs_a_features_and_linear_head_model():
     with pytest.raises(TypeError, match="linear head"):
         HiddenInversion(steps=5)(rbf, reference=x)
     ens = make_ensemble([linear_model(), linear_model(seed=1)])
-    with pytest.raises(TypeError, match="features → head"):
+    with pytest.raises(TypeError, match="features/head split"):
         feature_head(ens)
 
 

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from advlab.attacks.margins import is_adversarial
 from advlab.attacks.norms import DISTANCE_NAMES, Norm, all_distances, get_norm
 from advlab.attacks.result import AttackResult
 from advlab.attacks.validation import as_model, check_eps, check_inputs, check_labels, check_positive_int
@@ -33,6 +34,8 @@ class Attack(ABC):
     name: ClassVar[str] = "attack"
     #: minimisation attacks find the smallest adversarial and answer every ε from one run.
     minimization: ClassVar[bool] = False
+    #: ``run`` already returns points of the ε-ball inside the bounds (``perturb`` skips the projection).
+    feasible_output: ClassVar[bool] = False
     needs_gradient: ClassVar[bool] = True
     norm: Norm
 
@@ -63,6 +66,36 @@ class Attack(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.config().items() if k != 'attack')})"
+
+    # --- the low-level entry ----------------------------------------------------------------------
+    def perturb(
+        self,
+        model: Model,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        eps: float | torch.Tensor | None,
+        target: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """The raw adversarial batch, for inner loops such as adversarial training.
+
+        ``run`` on one batch, then (unless the attack's iterates are feasible by construction)
+        projected into the ε-ball and the bounds. Unlike ``__call__`` nothing is validated,
+        batched, counted or verified, the model stays in the mode it is in (train mode while
+        training; weights keep ``requires_grad``, only the input's gradient is taken) and
+        randomness comes from ``generator`` (a fresh ``torch.Generator()`` when None).
+        ``x`` and ``y`` must be on the model's device; ``eps`` is a float or a per-sample (N,)
+        tensor (ignored by minimisation attacks). Returns a detached tensor shaped like ``x``.
+        """
+        gen = generator if generator is not None else torch.Generator()
+        if self.minimization:
+            return model.bounds.clip(self.run(model, x, y, eps=None, target=target, generator=gen)).detach()
+        if eps is None:
+            raise ValueError(f"{self.name}: eps is required")
+        e = torch.as_tensor(eps, dtype=x.dtype, device=x.device).expand(len(x))
+        out = self.run(model, x, y, eps=e, target=target, generator=gen)
+        return (out if self.feasible_output else self._project(model, x, out, e)).detach()
 
     # --- the template ----------------------------------------------------------------------------
     def __call__(
@@ -136,21 +169,17 @@ class Attack(ABC):
             raise RuntimeError(f"{self.name}.run returned {getattr(out, 'shape', type(out))}, expected {tuple(x.shape)}")
         return out.detach(), -(-rows[0] // len(x))
 
-    def _project(self, model: Model, x: torch.Tensor, adv: torch.Tensor, eps: float) -> torch.Tensor:
+    def _project(self, model: Model, x: torch.Tensor, adv: torch.Tensor, eps: float | torch.Tensor) -> torch.Tensor:
         adv = torch.nan_to_num(adv, nan=0.0)
         return model.bounds.clip(x + self.norm.project(adv - x, eps))
-
-    def _is_adversarial(self, logits: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
-        pred = logits.argmax(dim=1)
-        return pred == target if target is not None else pred != y
 
     def _verified_minimal(self, model: Model, x, y, target, found) -> tuple[torch.Tensor, torch.Tensor]:
         found = model.bounds.clip(torch.nan_to_num(found, nan=0.0))
         # An input the model already gets wrong (or already puts in the target class) is its own
         # minimal adversarial, at distance 0.
-        already = self._is_adversarial(model.logits(x), y, target)
+        already = is_adversarial(model.logits(x), y, target)
         found = torch.where(already.reshape(-1, *([1] * (x.ndim - 1))), x, found)
-        ok = self._is_adversarial(model.logits(found), y, target)
+        ok = is_adversarial(model.logits(found), y, target)
         dist = torch.where(ok, self.norm.distance(found - x), torch.full((len(x),), float("inf"), device=x.device))
         return found, dist
 

@@ -19,12 +19,12 @@ from advlab.attacks.fmn import cosine_schedule
 from advlab.attacks.margins import input_logits, is_adversarial, keep_best, widest_perturbation
 from advlab.attacks.minimal import MinimalAttack
 from advlab.attacks.norms import per_sample
-from advlab.attacks.registry import register_attack
+from advlab.attacks.registry import ATTACKS
 from advlab.attacks.validation import check_positive_float, check_positive_int
 from advlab.models.model import Model
 
 
-@register_attack("ddn")
+@ATTACKS.register("ddn")
 class DDN(MinimalAttack):
     """``DDN(steps=100, init_epsilon=1.0, gamma=0.05, alpha_init=1.0, alpha_final=0.01, levels=None)``.
 

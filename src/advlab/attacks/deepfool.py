@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import torch
 
 from advlab.attacks.base import Attack
-from advlab.attacks.registry import register_attack
+from advlab.attacks.registry import ATTACKS
 from advlab.attacks.validation import check_positive_int
 from advlab.models.model import Model
 
@@ -25,7 +25,7 @@ _STEP_SLACK = 1e-4
 _TINY = 1e-8
 
 
-@register_attack("deepfool")
+@ATTACKS.register("deepfool")
 class DeepFool(Attack):
     """Minimal-perturbation attack in L2 or L∞; ``candidates`` rival classes (the most likely) per sample."""
 
@@ -100,14 +100,11 @@ class DeepFool(Attack):
 
     def _step(self, f: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """Move to the nearest linearised boundary: distance |f_k| / ‖w_k‖_dual, for the best k."""
-        flat = w.flatten(2)
-        dual = flat.norm(dim=2) if self.norm.name == "l2" else flat.abs().sum(dim=2)
+        dual = self.norm.dual(w, dim=2)
         dist = f.abs() / (dual + _TINY)
         best = dist.argmin(dim=1)
         rows = torch.arange(len(f), device=f.device)
         d = dist[rows, best] + _STEP_SLACK
         wb = w[rows, best]
-        shape = (-1,) + (1,) * (wb.ndim - 1)
-        if self.norm.name == "l2":
-            return (d / (dual[rows, best] + _TINY)).reshape(shape) * wb
-        return d.reshape(shape) * wb.sign()
+        # The step of dual-norm length d along the norm's steepest direction of w.
+        return d.reshape((-1,) + (1,) * (wb.ndim - 1)) * self.norm.steepest(wb)

@@ -24,12 +24,9 @@ import torch
 from advlab.attacks.margins import input_logits, is_adversarial, keep_best, logit_margin, widest_perturbation
 from advlab.attacks.minimal import MinimalAttack
 from advlab.attacks.norms import per_sample
-from advlab.attacks.registry import register_attack
+from advlab.attacks.registry import ATTACKS
 from advlab.attacks.validation import check_positive_float, check_positive_int
 from advlab.models.model import Model
-
-# The dual norm's order, which turns a gradient into a linear distance to the boundary.
-_DUAL = {"l1": math.inf, "l2": 2.0, "linf": 1.0}
 
 
 def cosine_schedule(start: float, end: float, step: int, steps: int) -> float:
@@ -37,7 +34,7 @@ def cosine_schedule(start: float, end: float, step: int, steps: int) -> float:
     return end + (start - end) * (1 + math.cos(math.pi * step / steps)) / 2
 
 
-@register_attack("fmn")
+@ATTACKS.register("fmn")
 class FMN(MinimalAttack):
     """``FMN(norm="l2", steps=100, alpha_init=1.0, alpha_final=None (α/100), gamma_init=0.05, gamma_final=0.001)``."""
 
@@ -71,7 +68,7 @@ class FMN(MinimalAttack):
     def minimise(
         self, model: Model, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None, generator: torch.Generator
     ) -> torch.Tensor:
-        n, norm, l0 = len(x), self.norm, self.norm.name == "l0"
+        n, norm, l0 = len(x), self.norm, self.norm.discrete
         if l0:
             worst = torch.full((n,), float(x[0].numel()), device=x.device)
             radius = torch.ones(n, device=x.device)
@@ -97,7 +94,7 @@ class FMN(MinimalAttack):
                     shrink = torch.minimum(torch.minimum(radius - 1, (radius * (1 - gamma)).floor()), best_dist)
                     radius = torch.where(ok, shrink, torch.maximum(radius + 1, (radius * (1 + gamma)).floor())).clamp_min(0)
                 else:
-                    dual = torch.linalg.vector_norm(grad.flatten(1), ord=_DUAL[norm.name], dim=1)
+                    dual = norm.dual(grad)
                     to_boundary = margin.abs() / dual.clamp_min(1e-12)
                     # Before the first success the paper jumps to the linear estimate; we never let that
                     # be less than a (1 + γ) growth, or clipping at the bounds can pin ε below the boundary.

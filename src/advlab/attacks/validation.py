@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import torch
 from torch import nn
@@ -80,7 +80,16 @@ def check_eps(eps: Any, required: bool, name: str) -> list[float] | None:
     return out
 
 
+@overload
+def check_positive_int(value: Any, what: str, allow_none: Literal[False]) -> int: ...
+
+
+@overload
+def check_positive_int(value: Any, what: str, allow_none: bool = True) -> int | None: ...
+
+
 def check_positive_int(value: Any, what: str, allow_none: bool = True) -> int | None:
+    """A positive int (``None`` passes through when ``allow_none``)."""
     if value is None and allow_none:
         return None
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:

@@ -23,6 +23,7 @@ _COMMANDS = [
     ("advlab.cli.slice_cmd", "church"),
     ("advlab.cli.slice_cmd", "profile"),
     ("advlab.cli.slice_cmd", "animate"),
+    ("advlab.cli.explore_cmd", "explore"),
 ]
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from advlab.cli.options import parse_list, parse_options, run_options
+from advlab.cli.options import given, parse_list, parse_options, run_options
 
 attack_option = click.option("--attack", "attack_name", default=None, help="Attack name (fgsm, bim, pgd, deepfool, cw, fmn, ddn, …).")
 norm_option = click.option("--norm", default=None, help="linf, l2, l1 or l0 (default: the attack's own).")
@@ -18,9 +18,9 @@ attack_options = click.option("--option", "options", multiple=True, metavar="KEY
 
 
 def _make_attack(name: str, norm: str | None, steps: int | None, options: tuple[str, ...]) -> Any:
-    from advlab.attacks import make_attack
+    from advlab.attacks import ATTACKS
 
-    return make_attack(name, norm=norm, steps=steps, **parse_options(options))
+    return ATTACKS.create(name, **given(norm=norm, steps=steps), **parse_options(options))
 
 
 def _test_inputs(run: Any, n: int, data_dir: str | None, quiet: bool) -> tuple[Any, Any, Any]:

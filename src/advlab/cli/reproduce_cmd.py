@@ -24,10 +24,10 @@ from advlab.cli.options import data_dir_option, device_option, friendly_errors, 
 def reproduce(name: str | None, list_: bool, out: str | None, fast: bool, queries: tuple[str, ...],
               options: tuple[str, ...], seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
     """Run one registered experiment; writes metrics.json, figures and report.html."""
-    from advlab.experiments import ExperimentContext, experiments, run_experiment
+    from advlab.experiments import EXPERIMENTS, ExperimentContext, run_experiment
 
     if list_ or name is None:
-        for exp in experiments():
+        for _, exp in EXPERIMENTS.items():
             click.echo(f"{exp.name:<22} {exp.summary}")
         return
     opts = parse_options(options)

@@ -17,14 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-
 from advlab.data.dataset import Dataset
 from advlab.experiments.registry import ExperimentContext
-from advlab.models import Model, build, families, init_rbf_from_data, make_ensemble
+from advlab.models import MODELS as MODEL_FAMILIES
+from advlab.models import Model, build, init_rbf_from_data, make_ensemble
 from advlab.progress import echo
 from advlab.runs import save_run
-from advlab.train import fit, make_method, method_names
+from advlab.train import METHODS, fit
 
 
 @dataclass
@@ -42,45 +41,41 @@ def _norm(ds: Dataset) -> dict[str, float]:
 def _fit(model: Model, ds: Dataset, s: dict[str, Any], ctx: ExperimentContext, seed: int, *, epochs: int | None = None,
          lr: float | None = None, method: Any = None) -> Model:  # fmt: skip
     fit(model, ds, method=method, epochs=epochs or s["epochs"], batch_size=s["batch_size"], lr=lr or s["lr"],
-        schedule="cosine", seed=seed, device=ctx.device, quiet=ctx.quiet)  # fmt: skip
+        schedule="cosine", seed=seed, probe=False, device=ctx.device, quiet=ctx.quiet)  # fmt: skip
     return model.cpu().eval()
 
 
 def softmax(ds: Dataset, s: dict[str, Any], ctx: ExperimentContext, seed: int) -> Model:
-    torch.manual_seed(seed)
-    return _fit(build("softmax", input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, **_norm(ds)), ds, s, ctx, seed)
+    model = build("softmax", input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, seed=seed, **_norm(ds))
+    return _fit(model, ds, s, ctx, seed)
 
 
 def mlp(ds: Dataset, s: dict[str, Any], ctx: ExperimentContext, seed: int) -> Model:
-    torch.manual_seed(seed)
-    model = build("mlp", input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, widths=s["mlp_widths"], **_norm(ds))
+    model = build("mlp", input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, widths=s["mlp_widths"],
+                  seed=seed, **_norm(ds))  # fmt: skip
     return _fit(model, ds, s, ctx, seed)
 
 
 def cnn(ds: Dataset, s: dict[str, Any], ctx: ExperimentContext, seed: int, epochs: int | None = None) -> Model:
-    torch.manual_seed(seed)
-    model = build("cnn-small", input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, **_norm(ds))
+    model = build("cnn-small", input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, seed=seed, **_norm(ds))
     return _fit(model, ds, s, ctx, seed, epochs=epochs)
 
 
 def maxout(ds: Dataset, s: dict[str, Any], ctx: ExperimentContext, seed: int) -> Model:
-    torch.manual_seed(seed)
     model = build("maxout", input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, units=s["maxout_units"],
-                  pieces=s["maxout_pieces"], **_norm(ds))  # fmt: skip
+                  pieces=s["maxout_pieces"], seed=seed, **_norm(ds))  # fmt: skip
     return _fit(model, ds, s, ctx, seed)
 
 
 def rbf(ds: Dataset, s: dict[str, Any], ctx: ExperimentContext, seed: int) -> Model:
-    torch.manual_seed(seed)
-    model = build("rbf", input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds)
+    model = build("rbf", input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, seed=seed)
     init_rbf_from_data(model, ds.x_train, ds.y_train, seed=seed)  # prototypes start at the class means
     return _fit(model, ds, s, ctx, seed, lr=s["lr_rbf"])
 
 
 def cnn_pgd(ds: Dataset, s: dict[str, Any], ctx: ExperimentContext, seed: int) -> Model:
-    torch.manual_seed(seed)
-    model = build("cnn-small", input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, **_norm(ds))
-    method = make_method("pgd", eps=0.3, steps=s["pgd_steps"], stepsize=2.5 * 0.3 / s["pgd_steps"], stop_when_fooled=True)
+    model = build("cnn-small", input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, seed=seed, **_norm(ds))
+    method = METHODS.create("pgd", eps=0.3, steps=s["pgd_steps"], stepsize=2.5 * 0.3 / s["pgd_steps"], stop_when_fooled=True)
     return _fit(model, ds, s, ctx, seed, method=method)
 
 
@@ -91,12 +86,11 @@ def ensemble(ds: Dataset, s: dict[str, Any], ctx: ExperimentContext, seed: int) 
 
 def abs_model(ds: Dataset, s: dict[str, Any], ctx: ExperimentContext, seed: int) -> Model | None:
     """The ABS model when the family "abs" exists (see the module text), else None."""
-    if "abs" not in {f.name for f in families()}:
+    if "abs" not in MODEL_FAMILIES:
         return None
-    torch.manual_seed(seed)
     try:
-        model = build("abs", input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds)
-        method = make_method("abs") if "abs" in method_names() else None
+        model = build("abs", input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, seed=seed)
+        method = METHODS.create("abs") if "abs" in METHODS else None
         return _fit(model, ds, s, ctx, seed, method=method)
     except (TypeError, ValueError, RuntimeError, NotImplementedError) as exc:  # needs other options or training: say so
         echo(f"rubbish-mnist: the 'abs' family could not be built and trained here ({exc}); ABS row not run", ctx.quiet)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from advlab._io import atomic_path, write_json
-from advlab.experiments.registry import ExperimentContext, ExperimentResult, get_experiment
+from advlab.experiments.registry import EXPERIMENTS, ExperimentContext, ExperimentResult
 from advlab.progress import echo
 
 
@@ -41,7 +41,7 @@ def write_outputs(result: ExperimentResult, out_dir: Path) -> dict[str, Path]:
 
 def run_experiment(name: str, ctx: ExperimentContext) -> ExperimentResult:
     """Run one registered experiment, write its folder, print ours beside the paper's numbers."""
-    result = get_experiment(name).run(ctx)
+    result = EXPERIMENTS.get(name).run(ctx)
     write_outputs(result, ctx.out_dir)
     if not ctx.quiet:
         text = result.comparison_text()

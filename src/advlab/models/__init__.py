@@ -8,10 +8,11 @@ from advlab.models.layers import Classifier, Normalize
 from advlab.models.maxout import Maxout  # noqa: F401  (registers "maxout")
 from advlab.models.model import Model
 from advlab.models.rbf import init_rbf_from_data  # noqa: F401  (registers "rbf")
-from advlab.models.registry import build, families, family, register
+from advlab.models.registry import MODELS, build, families, family
 from advlab.models.wrap import wrap
 
 __all__ = [
+    "MODELS",
     "BlackBoxModel",
     "Classifier",
     "Model",
@@ -20,7 +21,6 @@ __all__ = [
     "families",
     "family",
     "load",
-    "register",
     "save",
     "wrap",
 ]
