@@ -53,7 +53,7 @@ class CMAES(FoolingStrategy):
         reached = np.full(len(targets), -1, dtype=np.int64)
         generations = np.zeros(len(targets), dtype=np.int64)
         threshold = -math.log(required)
-        active = [i for i in range(len(targets))]
+        active = [i for i in range(len(targets)) if strategies[i].popsize <= self.evaluations]
         while active:
             asked = {i: strategies[i].ask() for i in active}
             z = torch.as_tensor(np.concatenate([np.asarray(asked[i]) for i in active]), dtype=torch.float32)
@@ -72,7 +72,8 @@ class CMAES(FoolingStrategy):
                     best_f[i], best_z[i] = f[j], np.asarray(asked[i][j])
                 if reached[i] < 0 and best_f[i] <= threshold:
                     reached[i] = used[i]
-            active = [i for i in active if reached[i] < 0 and used[i] < self.evaluations]
+            # the next generation must fit in the budget (never more than ``evaluations`` per class)
+            active = [i for i in active if reached[i] < 0 and used[i] + strategies[i].popsize <= self.evaluations]
         z = torch.as_tensor(best_z, dtype=torch.float32).view(-1, *shape).to(lo.device)
         images = lo + (hi - lo) * torch.sigmoid(z)
         queries = torch.as_tensor(np.where(reached >= 0, reached, used))
