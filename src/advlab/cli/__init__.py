@@ -19,6 +19,7 @@ _COMMANDS = [
     ("advlab.cli.models_cmd", "models"),
     ("advlab.cli.attack_cmd", "attack"),
     ("advlab.cli.attack_cmd", "transfer_cmd"),
+    ("advlab.cli.fool_cmd", "fool"),
     ("advlab.cli.slice_cmd", "slice_cmd"),
     ("advlab.cli.slice_cmd", "church"),
     ("advlab.cli.slice_cmd", "profile"),

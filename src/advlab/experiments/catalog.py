@@ -62,3 +62,8 @@ _add(
     "decision regions of a Wide ResNet (WRN-28-10) on slices through a CIFAR-10 image, its PGD adversarial and third points",
     "advlab.experiments.slices_cifar10",
 )
+_add(
+    "rubbish-mnist",
+    "confidence on noise and on fooling images (ascent, NES, evolution with pixels and CPPNs, inversion) for 7 MNIST models",
+    "advlab.experiments.rubbish_mnist",
+)
