@@ -11,5 +11,6 @@ from advlab.attacks.norms import Norm, get_norm
 from advlab.attacks.pgd import BIM, PGD
 from advlab.attacks.registry import attack_names, make_attack, register_attack
 from advlab.attacks.result import AttackResult
+from advlab.attacks.square import Square
 
-__all__ = ["Attack", "AttackResult", "BIM", "DeepFool", "FGSM", "GradientDescent", "PGD", "CarliniWagner", "DDN", "FMN", "Norm", "attack_names", "get_norm", "make_attack", "register_attack"]
+__all__ = ["Attack", "AttackResult", "BIM", "DeepFool", "FGSM", "GradientDescent", "PGD", "CarliniWagner", "DDN", "FMN", "Norm", "attack_names", "get_norm", "make_attack", "register_attack", "Square"]

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import torch
 
 from advlab.attacks.norms import DISTANCE_NAMES, Norm, all_distances, get_norm
+from advlab.attacks.oracle import Oracle
 from advlab.attacks.result import AttackResult
 from advlab.attacks.validation import as_model, check_eps, check_inputs, check_labels, check_positive_int
 from advlab.models.model import Model
@@ -35,6 +36,8 @@ class Attack(ABC):
     minimization: ClassVar[bool] = False
     needs_gradient: ClassVar[bool] = True
     norm: Norm
+    #: per-sample query budget, enforced by the ``Oracle`` the base hands to query attacks (None: no limit).
+    max_queries: int | None = None
 
     def __init__(self, norm: str = "linf"):
         self.norm = get_norm(norm)
@@ -121,7 +124,10 @@ class Attack(ABC):
         return self._verify(model, x, labels, targets, clean_pred, eps_list, adv, queries, min_dist, seconds)
 
     # --- steps of the template -------------------------------------------------------------------
-    def _counted(self, model: Model, x, y, eps, target, generator) -> tuple[torch.Tensor, int]:
+    def _counted(self, model: Model, x, y, eps, target, generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run the attack; queries per sample: the oracle's own count plus, for any call that bypassed it
+        (gradient attacks), that call's rows spread over the batch."""
+        oracle = Oracle(model, len(x), self.max_queries)
         rows = [0]
 
         def hook(_module: Any, inputs: tuple[torch.Tensor, ...]) -> None:
@@ -129,12 +135,17 @@ class Attack(ABC):
 
         handle = model.register_forward_pre_hook(hook)
         try:
-            out = self.run(model, x, y, eps=eps, target=target, generator=generator)
+            out = self._start(model, oracle, x, y, eps=eps, target=target, generator=generator)
         finally:
             handle.remove()
         if not isinstance(out, torch.Tensor) or out.shape != x.shape:
             raise RuntimeError(f"{self.name}.run returned {getattr(out, 'shape', type(out))}, expected {tuple(x.shape)}")
-        return out.detach(), -(-rows[0] // len(x))
+        outside = rows[0] - int(oracle.counts.sum())
+        return out.detach(), oracle.counts + -(-outside // len(x))
+
+    def _start(self, model: Model, oracle: Oracle, x, y, *, eps, target, generator) -> torch.Tensor:
+        """Query attacks override this to work through ``oracle`` only; the others get the model."""
+        return self.run(model, x, y, eps=eps, target=target, generator=generator)
 
     def _project(self, model: Model, x: torch.Tensor, adv: torch.Tensor, eps: float) -> torch.Tensor:
         adv = torch.nan_to_num(adv, nan=0.0)
