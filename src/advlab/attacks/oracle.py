@@ -56,7 +56,7 @@ class Oracle:
 
     def _allowed(self, owner: torch.Tensor) -> torch.Tensor:
         """Which rows are answered: per owner, the first ``remaining`` rows of this call (in order)."""
-        if self.max_queries is None:
+        if self.max_queries is None or int(self.remaining().min()) >= len(owner):
             return torch.ones(len(owner), dtype=torch.bool)
         order = torch.sort(owner, stable=True)
         sorted_owner = order.values
@@ -72,9 +72,12 @@ class Oracle:
         own = self._owner(x, owner)
         ok = self._allowed(own)
         out = torch.full((len(x), self.num_classes), float("nan"), device=self.device)
-        if ok.any():
+        if ok.all():
+            out = self._forward(x.to(self.device))
+            self.counts.index_add_(0, self._global(own), torch.ones(len(own), dtype=torch.long))
+        elif ok.any():
             rows = ok.nonzero().squeeze(1)
-            out[rows.to(self.device)] = self.model.logits(x[rows.to(x.device)].to(self.device))
+            out[rows.to(self.device)] = self._forward(x[rows.to(x.device)].to(self.device))
             self.counts.index_add_(0, self._global(own[rows]), torch.ones(len(rows), dtype=torch.long))
         return out, ok.to(self.device)
 
@@ -85,6 +88,13 @@ class Oracle:
         own = self._owner(x, owner).to(self.device)
         z, ok = self.logits(x, owner)
         return ok & is_adversarial(z.nan_to_num(0.0), y[own], None if target is None else target[own]), ok
+
+    def _forward(self, x: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
+        """Float32 logits, without autograd, in chunks (the attack base has put the model in eval mode)."""
+        if len(x) == 0:
+            return torch.empty(0, self.num_classes, device=self.device)
+        with torch.no_grad():
+            return torch.cat([self.model(x[i : i + chunk]).float() for i in range(0, len(x), chunk)])
 
     def probs(self, x: torch.Tensor, owner: torch.Tensor | None = None) -> torch.Tensor:
         """Class probabilities per row (NaN rows: refused, the sample's budget is spent)."""
