@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from advlab.attacks import Boundary, HopSkipJump, Oracle, Pointwise, SaltAndPepper, Square
+from advlab.attacks import Boundary, HopSkipJump, Oracle, Pointwise, Square
 from advlab.models import wrap
 
 
