@@ -1,7 +1,7 @@
 """Boundary attack (Brendel, Rauber & Bethge, ICLR 2018): a random walk along the decision boundary (L2).
 
 Start from an adversarial (blended uniform noise, bisected back towards ``x``). Each step
-draws, per sample, a Gaussian direction orthogonal to ``x − adv`` scaled to
+draws a Gaussian direction (one draw per step, shared by the batch), made orthogonal per sample to ``x − adv`` scaled to
 ``spherical_step·‖x − adv‖``, projects it back onto the sphere around ``x`` (Pythagoras),
 then moves towards ``x`` by ``source_step·‖x − adv‖``; the candidate replaces the current
 adversarial when it is adversarial and closer. Every ``stats_every`` steps the spherical
@@ -90,8 +90,9 @@ class Boundary(QueryAttack):
             idx = rows(found & ~oracle.exhausted())
             if not len(idx):
                 break
-            xi, bi = x[idx], best[idx]
-            cand, spherical = self._proposals(oracle, xi, bi, sph[idx], src[idx], generator)
+            everyone = len(idx) == n
+            xi, bi = (x, best) if everyone else (x[idx], best[idx])
+            cand, spherical, dist = self._proposals(oracle, xi, bi, sph[idx], src[idx], generator)
             check = step % self.stats_every == 0
             if check:
                 # Both candidates of a sample in one call: the full candidate first, so a spent budget
@@ -101,8 +102,7 @@ class Boundary(QueryAttack):
                 adv, sph_adv = adv_both[: len(idx)], adv_both[len(idx) :]
             else:
                 adv = oracle.adversarial(cand, y, target, owner=idx)
-            closer = self.norm.distance(cand - xi) < self.norm.distance(bi - xi)
-            take = adv & closer
+            take = adv & (self.norm.distance(cand - xi) < dist)
             best[idx[take]] = cand[take]
             step_stats.add(idx, adv)
             if check:
@@ -118,22 +118,21 @@ class Boundary(QueryAttack):
                 step_stats.clear(up | down)
         return best
 
-    def _proposals(self, oracle, x, adv, sph, src, generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """(full candidate, spherical candidate) for each row."""
-        flat_x, flat_a = x.flatten(1), adv.flatten(1)
-        to_x = flat_x - flat_a
+    def _proposals(self, oracle, x, adv, sph, src, generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(full candidate, spherical candidate, ‖x − adv‖) for each row."""
+        flat_x = x.flatten(1)
+        to_x = flat_x - adv.flatten(1)
         dist = to_x.norm(dim=1, keepdim=True).clamp_min(1e-12)
         unit = to_x / dist
-        eta = randn(flat_x.shape, generator, flat_x)
-        eta = eta - (eta * unit).sum(dim=1, keepdim=True) * unit
+        # One Gaussian draw per step, shared by the batch (as Foolbox 3 does): each sample's walk is
+        # still driven by independent Gaussians from step to step; samples are separate problems.
+        eta = randn((1, flat_x.shape[1]), generator, flat_x)
+        eta = eta - (unit @ eta[0])[:, None] * unit
         eta = eta * (sph[:, None] * dist / eta.norm(dim=1, keepdim=True).clamp_min(1e-12))
-        spherical = flat_x + (eta - to_x) / (sph[:, None].square() + 1).sqrt()
-        spherical = oracle.bounds.clip(spherical.reshape(x.shape)).flatten(1)
-        towards = flat_x - spherical
+        spherical = oracle.bounds.clip((flat_x + (eta - to_x) / (sph[:, None].square() + 1).sqrt()).reshape(x.shape))
+        towards = flat_x - spherical.flatten(1)
         length = towards.norm(dim=1, keepdim=True).clamp_min(1e-12)
         # End at distance ‖x − adv‖·(1 − source_step) from x (correcting the sphere's numerical drift).
         keep = torch.minimum(dist * (1 - src[:, None]).clamp_min(0), length) / length
-        cand = flat_x - towards * keep
-        cand = oracle.bounds.clip(cand.reshape(x.shape))
-        return cand, spherical.reshape(x.shape)
-
+        cand = oracle.bounds.clip((flat_x - towards * keep).reshape(x.shape))
+        return cand, spherical, dist[:, 0]

@@ -38,7 +38,7 @@ class HopSkipJump(QueryAttack):
         max_evals: int = 10000,
         gamma: float = 1.0,
         init_directions: int = 100,
-        chunk_rows: int = 20000,
+        chunk_rows: int = 4096,
         max_queries: int | None = None,
     ):
         super().__init__(norm, max_queries)

@@ -2,9 +2,9 @@
 
 ``AdditiveNoise`` draws up to ``repeats`` random perturbations of norm exactly ε per sample
 and keeps the first that is adversarial (fixed ε). ``SaltAndPepper`` sets a growing
-fraction of pixels to the lower or upper bound; after a success the sample's largest
-fraction shrinks to it, and each of ``repeats`` passes searches again below it
-(minimisation, in L0 by default: the number of changed coordinates).
+fraction of pixels to the lower or upper bound; each success narrows the window of fractions
+searched around it (as Foolbox 3 does), for ``steps`` queries in all (minimisation, in L0
+by default: the number of changed coordinates).
 """
 
 from __future__ import annotations
@@ -57,40 +57,43 @@ class AdditiveNoise(QueryAttack):
 
 @register_attack("salt-and-pepper")
 class SaltAndPepper(QueryAttack):
-    """``SaltAndPepper(norm="l0", steps=100, repeats=3, max_queries=None)``: minimisation."""
+    """``SaltAndPepper(norm="l0", steps=1000, max_queries=None)``: minimisation, one query per sample per step."""
 
     name = "salt-and-pepper"
     minimization = True
 
-    def __init__(self, norm: str = "l0", steps: int = 100, repeats: int = 3, max_queries: int | None = None):
+    def __init__(self, norm: str = "l0", steps: int = 1000, max_queries: int | None = None):
         super().__init__(norm, max_queries)
         self.steps: int = check_positive_int(steps, "salt-and-pepper: steps", allow_none=False) or 1
-        self.repeats: int = check_positive_int(repeats, "salt-and-pepper: repeats", allow_none=False) or 1
 
     def params(self) -> dict[str, Any]:
-        return {"steps": self.steps, "repeats": self.repeats}
+        return {"steps": self.steps}
 
     def search(self, oracle, x, y, *, eps, target, generator) -> torch.Tensor:
-        n = len(x)
+        n, dev = len(x), x.device
         lo, hi = oracle.bounds.lower.to(x).expand_as(x), oracle.bounds.upper.to(x).expand_as(x)
-        best, best_dist = x.clone(), torch.full((n,), float("inf"), device=x.device)
-        top = torch.ones(n, device=x.device)  # the largest fraction of pixels tried, per sample
+        best, best_dist = x.clone(), torch.full((n,), float("inf"), device=dev)
+        # The fraction p of pixels hit grows by `stride` per step inside [p_min, p_max]; a success narrows
+        # the window around it (p/2 … 1.2·p) and restarts from its bottom.
+        p_min, p_max = torch.zeros(n, device=dev), torch.ones(n, device=dev)
+        stride = torch.full((n,), 1.0 / self.steps, device=dev)
+        p = stride.clone()
         # One draw decides salt or pepper for every channel of a pixel (as in Foolbox, across channels).
-        pix_shape = (x.shape[0], 1, *x.shape[2:]) if x.ndim >= 3 else x.shape
-        for _ in range(self.repeats):
-            searching = torch.ones(n, dtype=torch.bool, device=x.device)
-            for step in range(self.steps):
-                idx = rows(searching & ~oracle.exhausted())
-                if not len(idx):
-                    break
-                p = top[idx] * (step + 1) / self.steps
-                u = rand(pix_shape, generator, x)[idx].expand_as(x[idx])
-                pb = bcast(p, u)
-                cand = torch.where(u < pb / 2, lo[idx], torch.where(u > 1 - pb / 2, hi[idx], x[idx]))
-                adv = oracle.adversarial(cand, y, target, owner=idx)
-                dist = self.norm.distance(cand - x[idx])
-                better = adv & (dist < best_dist[idx])
-                best[idx[better]], best_dist[idx[better]] = cand[better], dist[better]
-                top[idx[adv]] = p[adv]
-                searching[idx[adv]] = False
+        pix_shape = (1, *x.shape[2:]) if x.ndim >= 3 else tuple(x.shape[1:])
+        for step in range(self.steps):
+            idx = rows(~oracle.exhausted())
+            if not len(idx):
+                break
+            u = rand((len(idx), *pix_shape), generator, x).expand_as(x[idx])
+            pb = bcast(p[idx], u)
+            cand = torch.where(u < pb / 2, lo[idx], torch.where(u >= 1 - pb / 2, hi[idx], x[idx]))
+            adv = oracle.adversarial(cand, y, target, owner=idx)
+            dist = self.norm.distance(cand - x[idx])
+            better = adv & (dist < best_dist[idx])
+            b = idx[better]
+            best[b], best_dist[b] = cand[better], dist[better]
+            p_min[b], p_max[b] = 0.5 * p[b], torch.clamp(1.2 * p[b], max=1.0)
+            stride[b] = (p_max[b] - p_min[b]) / (self.steps - step)
+            restart = better | (p[idx] >= p_max[idx])
+            p[idx] = torch.minimum(torch.where(restart, p_min[idx], p[idx]) + stride[idx], p_max[idx])
         return best

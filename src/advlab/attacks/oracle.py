@@ -89,7 +89,7 @@ class Oracle:
         z, ok = self.logits(x, owner)
         return ok & is_adversarial(z.nan_to_num(0.0), y[own], None if target is None else target[own]), ok
 
-    def _forward(self, x: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
+    def _forward(self, x: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
         """Float32 logits, without autograd, in chunks (the attack base has put the model in eval mode)."""
         if len(x) == 0:
             return torch.empty(0, self.num_classes, device=self.device)
