@@ -60,7 +60,7 @@ class Boundary(QueryAttack):
         source_step: float = 1e-2,
         step_adaptation: float = 1.5,
         stats_every: int = 10,
-        init_directions: int = 100,
+        init_directions: int = 1000,
         max_queries: int | None = None,
     ):
         super().__init__(norm, max_queries)

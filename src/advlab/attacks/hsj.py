@@ -37,7 +37,7 @@ class HopSkipJump(QueryAttack):
         init_evals: int = 100,
         max_evals: int = 10000,
         gamma: float = 1.0,
-        init_directions: int = 100,
+        init_directions: int = 1000,
         chunk_rows: int = 4096,
         max_queries: int | None = None,
     ):

@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from advlab.attacks.norms import Norm
 from advlab.attacks.query import QueryAttack, bcast, rand, randn, rows
 from advlab.attacks.registry import register_attack
 from advlab.attacks.validation import check_positive_int
@@ -55,6 +56,53 @@ class AdditiveNoise(QueryAttack):
         return best
 
 
+class SaltPepperSearch:
+    """Per-sample state of the salt-and-pepper search, steppable for any subset of samples.
+
+    The fraction p of pixels hit grows by ``stride`` per step inside [p_min, p_max]; a success narrows
+    the window around it (p/2 … 1.2·p) and restarts from its bottom (as Foolbox 3 does). One draw
+    decides salt or pepper for every channel of a pixel.
+    """
+
+    def __init__(self, x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, steps: int, norm: Norm):
+        n, dev = len(x), x.device
+        self.x, self.lo, self.hi, self.steps, self.norm = x, lo, hi, steps, norm
+        self.best, self.best_dist = x.clone(), torch.full((n,), float("inf"), device=dev)
+        self.p_min, self.p_max = torch.zeros(n, device=dev), torch.ones(n, device=dev)
+        self.stride = torch.full((n,), 1.0 / steps, device=dev)
+        self.p = self.stride.clone()
+        self.step = torch.zeros(n, dtype=torch.long, device=dev)
+        self.pix_shape = (1, *x.shape[2:]) if x.ndim >= 3 else tuple(x.shape[1:])
+
+    def reset(self, idx: torch.Tensor) -> None:
+        self.best[idx], self.best_dist[idx] = self.x[idx], float("inf")
+        self.p_min[idx], self.p_max[idx], self.stride[idx] = 0.0, 1.0, 1.0 / self.steps
+        self.p[idx], self.step[idx] = 1.0 / self.steps, 0
+
+    def done(self) -> torch.Tensor:
+        return self.step >= self.steps
+
+    def propose(self, idx: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        x = self.x[idx]
+        u = rand((len(idx), *self.pix_shape), generator, x).expand_as(x)
+        pb = bcast(self.p[idx], u)
+        return torch.where(u < pb / 2, self.lo, torch.where(u >= 1 - pb / 2, self.hi, x))
+
+    def update(self, idx: torch.Tensor, cand: torch.Tensor, adv: torch.Tensor) -> None:
+        if not len(idx):
+            return
+        dist = self.norm.distance(cand - self.x[idx])
+        better = adv & (dist < self.best_dist[idx])
+        b = idx[better]
+        self.best[b], self.best_dist[b] = cand[better], dist[better]
+        p = self.p
+        self.p_min[b], self.p_max[b] = 0.5 * p[b], torch.clamp(1.2 * p[b], max=1.0)
+        self.stride[b] = (self.p_max[b] - self.p_min[b]) / (self.steps - self.step[b]).clamp_min(1)
+        restart = better | (p[idx] >= self.p_max[idx])
+        p[idx] = torch.minimum(torch.where(restart, self.p_min[idx], p[idx]) + self.stride[idx], self.p_max[idx])
+        self.step[idx] += 1
+
+
 @register_attack("salt-and-pepper")
 class SaltAndPepper(QueryAttack):
     """``SaltAndPepper(norm="l0", steps=1000, max_queries=None)``: minimisation, one query per sample per step."""
@@ -70,30 +118,18 @@ class SaltAndPepper(QueryAttack):
         return {"steps": self.steps}
 
     def search(self, oracle, x, y, *, eps, target, generator) -> torch.Tensor:
-        n, dev = len(x), x.device
-        lo, hi = oracle.bounds.lower.to(x).expand_as(x), oracle.bounds.upper.to(x).expand_as(x)
-        best, best_dist = x.clone(), torch.full((n,), float("inf"), device=dev)
-        # The fraction p of pixels hit grows by `stride` per step inside [p_min, p_max]; a success narrows
-        # the window around it (p/2 … 1.2·p) and restarts from its bottom.
-        p_min, p_max = torch.zeros(n, device=dev), torch.ones(n, device=dev)
-        stride = torch.full((n,), 1.0 / self.steps, device=dev)
-        p = stride.clone()
-        # One draw decides salt or pepper for every channel of a pixel (as in Foolbox, across channels).
-        pix_shape = (1, *x.shape[2:]) if x.ndim >= 3 else tuple(x.shape[1:])
-        for step in range(self.steps):
+        lo, hi = bounds_like(oracle, x)
+        state = SaltPepperSearch(x, lo, hi, self.steps, self.norm)
+        for _ in range(self.steps):
             idx = rows(~oracle.exhausted())
             if not len(idx):
                 break
-            u = rand((len(idx), *pix_shape), generator, x).expand_as(x[idx])
-            pb = bcast(p[idx], u)
-            cand = torch.where(u < pb / 2, lo[idx], torch.where(u >= 1 - pb / 2, hi[idx], x[idx]))
-            adv = oracle.adversarial(cand, y, target, owner=idx)
-            dist = self.norm.distance(cand - x[idx])
-            better = adv & (dist < best_dist[idx])
-            b = idx[better]
-            best[b], best_dist[b] = cand[better], dist[better]
-            p_min[b], p_max[b] = 0.5 * p[b], torch.clamp(1.2 * p[b], max=1.0)
-            stride[b] = (p_max[b] - p_min[b]) / (self.steps - step)
-            restart = better | (p[idx] >= p_max[idx])
-            p[idx] = torch.minimum(torch.where(restart, p_min[idx], p[idx]) + stride[idx], p_max[idx])
-        return best
+            cand = state.propose(idx, generator)
+            state.update(idx, cand, oracle.adversarial(cand, y, target, owner=idx))
+        return state.best
+
+
+def bounds_like(oracle: Any, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The bounds as (1, …) tensors broadcasting against rows of ``x``."""
+    shape = (1, *x.shape[1:])
+    return oracle.bounds.lower.to(x).expand(shape), oracle.bounds.upper.to(x).expand(shape)

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from advlab.attacks.noise import SaltAndPepper
+from advlab.attacks.noise import SaltPepperSearch, bounds_like
 from advlab.attacks.query import QueryAttack, rand, rows
 from advlab.attacks.registry import register_attack
 from advlab.attacks.validation import check_positive_int
@@ -40,60 +40,69 @@ class Pointwise(QueryAttack):
         return {"init_steps": self.init_steps, "restarts": self.restarts, "max_passes": self.max_passes}
 
     def search(self, oracle, x, y, *, eps, target, generator) -> torch.Tensor:
-        best = x.clone()
-        best_dist = torch.full((len(x),), float("inf"), device=x.device)
-        for _ in range(self.restarts):
-            idx = rows(~oracle.exhausted())
-            if not len(idx):
-                break
-            t = None if target is None else target[idx]
-            found = self._once(oracle.subset(idx.cpu()), x[idx], y[idx], t, generator)
-            d = self.norm.distance(found - x[idx])
-            ok = (found != x[idx]).flatten(1).any(dim=1) & (d < best_dist[idx])
-            best[idx[ok]], best_dist[idx[ok]] = found[ok], d[ok]
-        return best
-
-    def _once(self, oracle, x, y, target, generator) -> torch.Tensor:
         n, dev = len(x), x.device
-        init = SaltAndPepper(steps=self.init_steps)
-        adv = init.search(oracle, x, y, eps=None, target=target, generator=generator).flatten(1).clone()
         flat_x = x.flatten(1)
-        active = (adv != flat_x).any(dim=1)  # found a start
-        # A pass visits the coordinates changed at its start, in a random order: `queue` holds them
-        # (padded), `length` how many, `ptr` the next one. Only the current coordinate can change
-        # during a pass, so the queue stays valid until the pass ends.
-        queue = torch.zeros(n, 1, dtype=torch.long, device=dev)
-        length = torch.zeros(n, dtype=torch.long, device=dev)
-        ptr = torch.zeros(n, dtype=torch.long, device=dev)
-        improved = torch.ones(n, dtype=torch.bool, device=dev)
-        passes = torch.zeros(n, dtype=torch.long, device=dev)
+        lo, hi = bounds_like(oracle, x)
+        start = SaltPepperSearch(x, lo, hi, self.init_steps, self.norm)
+        best = x.clone().flatten(1)
+        best_dist = torch.full((n,), float("inf"), device=dev)
+        # Each sample runs its own cycle — a salt-and-pepper start (phase 0), then passes (phase 1) — and
+        # starts again (up to `restarts` cycles) as soon as it is done, so every query batch stays full.
+        phase = torch.zeros(n, dtype=torch.long, device=dev)
+        cycles = torch.zeros(n, dtype=torch.long, device=dev)
+        adv = flat_x.clone()
+        # A pass visits the coordinates changed at its start, in random order: `queue` holds them, `length`
+        # how many, `ptr` the next. Only the coordinate under test changes during a pass: the queue stays valid.
+        queue = torch.zeros(n, flat_x.shape[1], dtype=torch.long, device=dev)
+        length, ptr, passes = (torch.zeros(n, dtype=torch.long, device=dev) for _ in range(3))
+        improved = torch.zeros(n, dtype=torch.bool, device=dev)
+        active = torch.ones(n, dtype=torch.bool, device=dev)
         while True:
             active &= ~oracle.exhausted()
-            ended = active & (ptr >= length)
+            # start finished: begin the passes where it found an adversarial, else this cycle is over
+            ready = rows(active & (phase == 0) & start.done())
+            if len(ready):
+                found = torch.isfinite(start.best_dist[ready])
+                adv[ready] = start.best[ready].flatten(1)
+                phase[ready[found]] = 1
+                improved[ready[found]], ptr[ready[found]], length[ready[found]], passes[ready[found]] = True, 0, 0, 0
+                self._end_cycle(ready[~found], cycles, phase, start, active)
+            ended = active & (phase == 1) & (ptr >= length)
             if ended.any():
-                # End of a pass: another in a new order if the last one reset something, else done.
                 again = ended & improved & (passes < self.max_passes)
-                active &= ~(ended & ~again)
-                if again.any():
-                    e = rows(again)
+                stop = rows(ended & ~again)
+                if len(stop):
+                    d = self.norm.distance(adv[stop] - flat_x[stop])
+                    better = d < best_dist[stop]
+                    best[stop[better]], best_dist[stop[better]] = adv[stop[better]], d[better]
+                    self._end_cycle(stop, cycles, phase, start, active)
+                e = rows(again)
+                if len(e):
                     diff = adv[e] != flat_x[e]
                     keys = rand(diff.shape, generator, flat_x) + (~diff).to(flat_x.dtype) * 2
-                    order = keys.argsort(dim=1)
-                    width = max(queue.shape[1], diff.shape[1])
-                    if queue.shape[1] < width:
-                        queue = torch.cat([queue, queue.new_zeros(n, width - queue.shape[1])], dim=1)
-                    queue[e] = order
-                    length[e], ptr[e] = diff.sum(dim=1), 0
+                    queue[e], length[e], ptr[e] = keys.argsort(dim=1), diff.sum(dim=1), 0
                     passes[e] += 1
                     improved[e] = False
-            if not active.any():
+                continue
+            i0, i1 = rows(active & (phase == 0)), rows(active & (phase == 1))
+            if not len(i0) and not len(i1):
                 break
-            idx = rows(active)
-            coord = queue[idx, ptr[idx]]
-            cand = adv[idx].clone()
-            cand[torch.arange(len(idx), device=dev), coord] = flat_x[idx, coord]
-            ok = oracle.adversarial(cand.reshape(len(idx), *x.shape[1:]), y, target, owner=idx)
-            adv[idx[ok]] = cand[ok]
-            improved[idx[ok]] = True
-            ptr[idx] += 1
-        return adv.reshape(x.shape)
+            c0 = start.propose(i0, generator)
+            coord = queue[i1, ptr[i1]]
+            c1 = adv[i1].clone()
+            c1[torch.arange(len(i1), device=dev), coord] = flat_x[i1, coord]
+            ok = oracle.adversarial(torch.cat([c0, c1.reshape(len(i1), *x.shape[1:])]), y, target, owner=torch.cat([i0, i1]))
+            start.update(i0, c0, ok[: len(i0)])
+            ok1 = ok[len(i0) :]
+            adv[i1[ok1]] = c1[ok1]
+            improved[i1[ok1]] = True
+            ptr[i1] += 1
+        return best.reshape(x.shape)
+
+    def _end_cycle(self, idx, cycles, phase, start, active) -> None:
+        if not len(idx):
+            return
+        cycles[idx] += 1
+        phase[idx] = 0
+        start.reset(idx)
+        active[idx[cycles[idx] >= self.restarts]] = False

@@ -96,8 +96,9 @@ class Square(QueryAttack):
             raise ValueError("square: eps is required (a fixed-size attack)")
         shape = x.shape
         x4 = _as4d(x)
-        lo = _as4d(oracle.bounds.lower.to(x).expand(shape))
-        hi = _as4d(oracle.bounds.upper.to(x).expand(shape))
+        # (1, C, H, W): broadcast against any rows, never gathered
+        lo = _as4d(oracle.bounds.lower.to(x).expand(shape[1:])[None])
+        hi = _as4d(oracle.bounds.upper.to(x).expand(shape[1:])[None])
         e = bcast(eps.to(x), x4)
         n, c, h, w = x4.shape
         linf = self.norm.name == "linf"
@@ -111,7 +112,7 @@ class Square(QueryAttack):
         todo = rows(margin > 0)
         if len(todo):
             start = self._start_point(x4[todo], e[todo], generator)
-            start = torch.minimum(torch.maximum(start, lo[todo]), hi[todo])
+            start = torch.minimum(torch.maximum(start, lo), hi)
             m = query(start, todo)
             best[todo], margin[todo] = start, m
         n_iters = min(self.steps, self.max_queries or self.steps)
@@ -121,13 +122,13 @@ class Square(QueryAttack):
                 break
             idx = rows(active)
             p = p_selection(self.p_init, it, n_iters)
-            xi, cur, ei = x4[idx], best[idx], e[idx]
+            xi, cur, ei = (x4, best, e) if len(idx) == n else (x4[idx], best[idx], e[idx])
             if linf:
                 s = min(max(int(round(math.sqrt(p * h * w))), 1), h, w)
-                cand = self._linf_step(xi, cur, ei, s, lo[idx], hi[idx], generator)
+                cand = self._linf_step(xi, cur, ei, s, lo, hi, generator)
             else:
                 s = min(max(int(round(math.sqrt(p * h * w))), 3), h, w)
-                cand = self._l2_step(xi, cur, ei, s, lo[idx], hi[idx], generator)
+                cand = self._l2_step(xi, cur, ei, s, lo, hi, generator)
             m = query(cand, idx)
             better = m < margin[idx]
             best[idx[better]], margin[idx[better]] = cand[better], m[better]
