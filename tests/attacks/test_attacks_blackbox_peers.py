@@ -60,7 +60,7 @@ def _median(adv: torch.Tensor, x: torch.Tensor, ok: torch.Tensor, norm: str) -> 
     [
         ("BoundaryAttack", lambda q: attacks.Boundary(steps=10**6, max_queries=q), "l2"),
         ("HopSkipJumpAttack", lambda q: attacks.HopSkipJump(steps=10**4, max_queries=q), "l2"),
-        ("PointwiseAttack", lambda q: attacks.Pointwise(restarts=100, max_queries=q), "l0"),
+        ("PointwiseAttack", lambda q: attacks.Pointwise(restarts=1000, max_queries=q), "l0"),
     ],
 )
 def test_median_distance_within_10_percent_of_foolbox_at_its_budget(digits_cnn, name, ours, norm):

@@ -20,16 +20,17 @@ from advlab.attacks.validation import check_positive_int
 
 @register_attack("pointwise")
 class Pointwise(QueryAttack):
-    """``Pointwise(norm="l0", init_steps=300, restarts=1, max_passes=100, max_queries=None)``: L0 minimisation.
+    """``Pointwise(norm="l0", init_steps=100, restarts=5, max_passes=100, max_queries=None)``: L0 minimisation.
 
-    ``restarts`` > 1 starts again from fresh salt-and-pepper noise and keeps the sparsest result
-    (each restart spends up to ``init_steps`` queries on the start, then one per coordinate tried)."""
+    Each of ``restarts`` cycles starts from fresh salt-and-pepper noise (``init_steps`` queries), then
+    spends one query per coordinate tried; the sparsest result is kept. With ``max_queries``, cycles go
+    on until the budget is spent or ``restarts`` is reached."""
 
     name = "pointwise"
     minimization = True
 
     def __init__(
-        self, norm: str = "l0", init_steps: int = 300, restarts: int = 1, max_passes: int = 100, max_queries: int | None = None
+        self, norm: str = "l0", init_steps: int = 100, restarts: int = 5, max_passes: int = 100, max_queries: int | None = None
     ):
         super().__init__(norm, max_queries)
         self.init_steps: int = check_positive_int(init_steps, "pointwise: init_steps", allow_none=False) or 1
