@@ -49,6 +49,9 @@ NOTES = """Notes.
   number of queries, and one cnn-small forward costs ~20–25 µs per row on this CPU at any batch size. Our
   cost per query is close to that floor; ART's is a few times higher (one image at a time, NumPy float64
   noise), so the speed-up is bounded by ART's overhead per query, not by batching alone.
+* torchattacks' OnePixel stops when its population's fitness has converged (SciPy's tolerance rule), which
+  on this model happens after about one generation (its queries/image column); ours runs every generation
+  until a sample is fooled.
 * Times on a shared two-core machine (load average in the machine line): CPU seconds are the steadier
   measure; one run each.
 """
