@@ -21,6 +21,7 @@ import torch
 
 from advlab.attacks.margins import is_adversarial
 from advlab.attacks.norms import DISTANCE_NAMES, Norm, all_distances, get_norm
+from advlab.attacks.oracle import Oracle
 from advlab.attacks.result import AttackResult
 from advlab.attacks.validation import (
     as_input_tensor,
@@ -48,6 +49,8 @@ class Attack(ABC):
     feasible_output: ClassVar[bool] = False
     needs_gradient: ClassVar[bool] = True
     norm: Norm
+    #: per-sample query budget, enforced by the ``Oracle`` the base hands to query attacks (None: no limit).
+    max_queries: int | None = None
 
     #: ε used when a call gives none: ``PGD(eps=0.3)`` (None: every fixed-size call must give ``eps``).
     default_eps: list[float] | None = None
@@ -230,7 +233,10 @@ class Attack(ABC):
             self.__dict__["_on_step"] = on_step
         return moved
 
-    def _counted(self, model: Model, x, y, eps, target, generator) -> tuple[torch.Tensor, int]:
+    def _counted(self, model: Model, x, y, eps, target, generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run the attack; queries per sample: the oracle's own count plus, for any call that bypassed it
+        (gradient attacks), that call's rows spread over the batch."""
+        oracle = Oracle(model, len(x), self.max_queries)
         rows = [0]
 
         def hook(_module: Any, inputs: tuple[torch.Tensor, ...]) -> None:
@@ -238,12 +244,17 @@ class Attack(ABC):
 
         handle = model.register_forward_pre_hook(hook)
         try:
-            out = self.run(model, x, y, eps=eps, target=target, generator=generator)
+            out = self._start(model, oracle, x, y, eps=eps, target=target, generator=generator)
         finally:
             handle.remove()
         if not isinstance(out, torch.Tensor) or out.shape != x.shape:
             raise RuntimeError(f"{self.name}.run returned {getattr(out, 'shape', type(out))}, expected {tuple(x.shape)}")
-        return out.detach(), -(-rows[0] // len(x))
+        outside = rows[0] - int(oracle.counts.sum())
+        return out.detach(), oracle.counts + -(-outside // len(x))
+
+    def _start(self, model: Model, oracle: Oracle, x, y, *, eps, target, generator) -> torch.Tensor:
+        """Query attacks override this to work through ``oracle`` only; the others get the model."""
+        return self.run(model, x, y, eps=eps, target=target, generator=generator)
 
     def _project(self, model: Model, x: torch.Tensor, adv: torch.Tensor, eps: float | torch.Tensor) -> torch.Tensor:
         adv = torch.nan_to_num(adv, nan=0.0)

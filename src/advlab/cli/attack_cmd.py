@@ -10,18 +10,21 @@ import click
 from advlab.cli.model_source import MODEL_SOURCE, model_source_options, open_model
 from advlab.cli.options import given, parse_list, parse_options, run_options
 
-attack_option = click.option("--attack", "attack_name", default=None, help="Attack name (fgsm, bim, pgd, deepfool, cw, fmn, ddn, …).")
+attack_option = click.option("--attack", "attack_name", default=None,
+                             help="Attack name (fgsm, bim, pgd, deepfool, cw, fmn, ddn, boundary, hsj, pointwise, square, onepixel, …).")
 norm_option = click.option("--norm", default=None, help="linf, l2, l1 or l0 (default: the attack's own).")
 eps_option = click.option("--eps", default=None, help="Comma-separated ε values (minimisation attacks may omit it).")
 steps_option = click.option("--steps", type=int, default=None, help="Iterations, for iterative attacks.")
 batch_option = click.option("--batch-size", type=int, default=None, help="Attack this many inputs at a time.")
+max_queries_option = click.option("--max-queries", "max_queries", type=int, default=None,
+                                  help="Black-box attacks: model queries allowed per input (boundary, hsj, pointwise, square, onepixel, …).")
 attack_options = click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="Extra attack option, e.g. restarts=5.")
 
 
-def _make_attack(name: str, norm: str | None, steps: int | None, options: tuple[str, ...]) -> Any:
+def _make_attack(name: str, norm: str | None, steps: int | None, options: tuple[str, ...], max_queries: int | None = None) -> Any:
     from advlab.attacks import ATTACKS
 
-    return ATTACKS.create(name, **given(norm=norm, steps=steps), **parse_options(options))
+    return ATTACKS.create(name, **given(norm=norm, steps=steps, max_queries=max_queries), **parse_options(options))
 
 
 def _test_inputs(run: Any, n: int, data_dir: str | None, quiet: bool) -> tuple[Any, Any, Any]:
@@ -52,14 +55,15 @@ def _is_image(shape: tuple[int, ...]) -> bool:
 @steps_option
 @click.option("--targeted", is_flag=True, help="Targeted: each input gets a random other class as target (seeded).")
 @batch_option
+@max_queries_option
 @attack_options
 @click.option("--gallery", "gallery_n", type=int, default=8, show_default=True, help="Images in gallery.png (0: none).")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder (default: RUN/attacks/ATTACK-NORM).")
 @click.option("--force", is_flag=True, help="Replace an earlier result in the output folder.")
 @run_options
 def attack(run_path: str, attack_name: str | None, norm: str | None, eps: str | None, n: int, steps: int | None,
-           targeted: bool, batch_size: int | None, options: tuple[str, ...], gallery_n: int, out: str | None,
-           force: bool, seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
+           targeted: bool, batch_size: int | None, max_queries: int | None, options: tuple[str, ...], gallery_n: int,
+           out: str | None, force: bool, seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
     """Attack a trained RUN on its first N test inputs; print robust accuracy and distances, save result and gallery."""
     import torch
 
@@ -68,7 +72,7 @@ def attack(run_path: str, attack_name: str | None, norm: str | None, eps: str | 
 
     run = open_model(run_path)
     model = run.load_model().to(resolve_device(device))
-    atk = _make_attack("pgd" if attack_name is None else attack_name, norm, steps, options)
+    atk = _make_attack("pgd" if attack_name is None else attack_name, norm, steps, options, max_queries)
     out_dir = Path(out) if out else run.path / "attacks" / f"{atk.name}-{atk.norm.name}"
     _check_out(out_dir, force)
     if gallery_n < 0:
