@@ -63,7 +63,7 @@ def main(argv: list[str]) -> int:
     if command == "demo":
         ensure_env("")
         return subprocess.call([str(BIN / "advlab"), "demo", *rest], cwd=ROOT)
-    ensure_env("dev,bench,explore")
+    ensure_env("dev,bench,explore,ray,fooling")
     if command == "setup":
         return 0
     if not rest:  # the full check: lint and types first (seconds), then the tests

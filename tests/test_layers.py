@@ -23,9 +23,9 @@ RANK: dict[str, float] = {
     "train": 4,
     "evaluate": 5,
     "fooling": 6,
-    "engine": 6.5,  # runs evaluate/train work; nothing below may depend on where work runs
     "viz": 7,
     "runs": 8, "report": 8,
+    "engine": 8.5,  # runs evaluate/train work on run folders (runs); only experiments and cli use it
     "explore": 9,
     "experiments": 10,
     "cli": 11,

@@ -125,7 +125,7 @@ def test_bad_inputs_raise_clear_errors(digits_linear) -> None:
     with pytest.raises(TypeError, match="floating-point"):
         pgd(model, (x * 255).to(torch.uint8), y, eps=0.1)
     with pytest.raises(TypeError, match="torch.Tensor"):
-        pgd(model, x.numpy(), y, eps=0.1)
+        pgd(model, x.tolist(), y, eps=0.1)
     bad = x.clone()
     bad[3, 0, 1, 1] = float("nan")
     with pytest.raises(ValueError, match="NaN"):

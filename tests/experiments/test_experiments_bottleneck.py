@@ -11,7 +11,10 @@ import torch
 
 from advlab.experiments import EXPERIMENTS, ExperimentContext
 from advlab.experiments import bottleneck_fooling as bf
+from advlab.fooling import far_targets, invert_features
+from advlab.fooling.invert import _longest_circular_run
 from advlab.models import build
+from advlab.models.parts import embed
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +46,17 @@ def test_fooling_images_are_confident_and_far_from_the_data(result):
     assert result.metrics["fooling_mean_nearest_train_distance"] > result.metrics["test_mean_nearest_train_distance"]
 
 
+def test_evolved_cppn_patterns_are_confident_far_and_nearest_to_another_class(result):
+    rows = result.metrics["cppn"]
+    assert [r["target"] for r in rows] == result.metrics["classes"]
+    for r in rows:
+        assert r["predicted"] == r["target"] and r["p(target)"] >= bf.REQUIRED_PROBABILITY
+        assert r["nearest training distance"] >= result.metrics["test_max_nearest_train_distance"]
+        assert r["nearest training image's class"] != r["target"]
+
+
 def test_outputs_are_complete(result):
-    assert set(result.figures) == {"hidden_space", "far_points", "fooling_images"}
+    assert set(result.figures) == {"hidden_space", "far_points", "fooling_images", "cppn_images"}
     assert set(result.captions) == set(result.figures)
     assert "fast" in result.scale and result.summary
 
@@ -57,14 +69,14 @@ def small_model():
 
 def test_inverted_images_lie_in_the_box_and_move_towards_the_target(small_model):
     target = torch.tensor([[30.0, -20.0], [-25.0, 10.0]])
-    x = bf.invert_features(small_model, target, steps=60, lr=0.1, seed=0)
-    assert x.shape == (2, 1, 8, 8)
+    x, used = invert_features(small_model, target, steps=60, lr=0.1, seed=0)
+    assert x.shape == (2, 1, 8, 8) and used.tolist() == [60, 60]
     assert float(x.min()) >= 0.0 and float(x.max()) <= 1.0
-    start = bf.invert_features(small_model, target, steps=1, lr=1e-6, seed=0)
-    before = (bf.embed(small_model, start) - target).norm(dim=1)
-    after = (bf.embed(small_model, x) - target).norm(dim=1)
+    start, _ = invert_features(small_model, target, steps=1, lr=1e-6, seed=0)
+    before = (embed(small_model, start) - target).norm(dim=1)
+    after = (embed(small_model, x) - target).norm(dim=1)
     assert bool((after < before).all())
-    torch.testing.assert_close(x, bf.invert_features(small_model, target, steps=60, lr=0.1, seed=0))  # seeded
+    torch.testing.assert_close(x, invert_features(small_model, target, steps=60, lr=0.1, seed=0)[0])  # seeded
 
 
 def test_far_targets_sit_in_their_class_region_at_the_requested_distance():
@@ -73,7 +85,7 @@ def test_far_targets_sit_in_their_class_region_at_the_requested_distance():
         head.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]]))
         head.bias.zero_()
     hidden = torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
-    targets = bf.far_targets(head, hidden, radius_factor=4.0)
+    targets = far_targets(head, hidden, radius_factor=4.0)
     assert sorted(targets) == [0, 1, 2, 3]
     for k, t in targets.items():
         assert int(head(t[None]).argmax()) == k
@@ -87,7 +99,7 @@ def test_a_bounded_region_gets_no_far_point():
     with torch.no_grad():  # class 2's weight is inside the others' hull: it never wins far away
         head.weight.copy_(torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]))
         head.bias.copy_(torch.tensor([0.0, 0.0, 0.5]))
-    targets = bf.far_targets(head, torch.randn(20, 2), radius_factor=5.0)
+    targets = far_targets(head, torch.randn(20, 2), radius_factor=5.0)
     assert sorted(targets) == [0, 1]
 
 
@@ -98,7 +110,7 @@ def test_a_bounded_region_gets_no_far_point():
     ([False] * 3, None),
 ])  # fmt: skip
 def test_longest_circular_run(mask, expected):
-    got = bf._longest_circular_run(torch.tensor(mask))
+    got = _longest_circular_run(torch.tensor(mask))
     if expected is None:
         assert got is None
     else:

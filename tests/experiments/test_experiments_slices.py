@@ -53,8 +53,13 @@ def test_slices_mnist_connectivity_demonstration(mnist_slices):
     assert conn["disconnected_in"] != conn["connected_in"] and "connectivity" in res.figures
 
 
-def test_slices_mnist_reuses_the_cached_model(mnist_slices):
+def test_slices_mnist_reuses_the_cached_model(mnist_slices, monkeypatch):
     res, ctx = mnist_slices
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the cached model should have been loaded, not retrained")
+
+    monkeypatch.setattr("advlab.experiments.recipes.fit", no_training)
     again = EXPERIMENTS.get("slices-mnist").run(ctx)  # same out_dir: the trained model is loaded, not retrained
     assert again.metrics["test_accuracy"] == res.metrics["test_accuracy"]
     assert again.metrics["adversarial_l2"] == pytest.approx(res.metrics["adversarial_l2"])

@@ -107,6 +107,7 @@ class CarliniWagner(MinimalAttack):
         prev_loss = torch.full((n,), math.inf, device=x.device)
         check_every = max(self.steps // 10, 1)
         for step in range(self.steps):
+            self.step_done()
             idx = active.nonzero().squeeze(1)
             if idx.numel() == 0:
                 break

@@ -76,6 +76,7 @@ class DDN(MinimalAttack):
         # Untargeted: climb the label's cross-entropy; targeted: descend the target's.
         sign, cls = (1.0, y) if target is None else (-1.0, target)
         for step in range(self.steps):
+            self.step_done()
             alpha = cosine_schedule(self.alpha_init, self.alpha_final, step, self.steps)
             x_adv = (x + delta).requires_grad_(True)
             logits = input_logits(model, x_adv)

@@ -19,4 +19,4 @@ class FGSM(GradientDescent):
         super().__init__(norm, steps=1, rel_stepsize=1.0, random_start=False, loss=loss, l1_sparsity=l1_sparsity)
 
     def params(self) -> dict[str, Any]:
-        return {"loss": self.loss, **({"l1_sparsity": self.l1_sparsity} if self.norm.name == "l1" else {})}
+        return {"loss": self.loss, **({"l1_sparsity": self.l1_sparsity} if self.norm.sparse_steps else {})}

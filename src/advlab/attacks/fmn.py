@@ -28,9 +28,6 @@ from advlab.attacks.registry import ATTACKS
 from advlab.attacks.validation import check_positive_float, check_positive_int
 from advlab.models.model import Model
 
-# The dual norm's order, which turns a gradient into a linear distance to the boundary.
-_DUAL = {"l1": math.inf, "l2": 2.0, "linf": 1.0}
-
 
 def cosine_schedule(start: float, end: float, step: int, steps: int) -> float:
     """``start`` at step 0, annealed along half a cosine towards ``end`` at ``steps``."""
@@ -71,7 +68,7 @@ class FMN(MinimalAttack):
     def minimise(
         self, model: Model, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None, generator: torch.Generator
     ) -> torch.Tensor:
-        n, norm, l0 = len(x), self.norm, self.norm.name == "l0"
+        n, norm, l0 = len(x), self.norm, self.norm.discrete
         if l0:
             worst = torch.full((n,), float(x[0].numel()), device=x.device)
             radius = torch.ones(n, device=x.device)
@@ -82,6 +79,7 @@ class FMN(MinimalAttack):
         best, best_dist = x.clone(), torch.full((n,), math.inf, device=x.device)
         found = torch.zeros(n, dtype=torch.bool, device=x.device)
         for step in range(self.steps):
+            self.step_done()
             alpha = cosine_schedule(self.alpha_init, self.alpha_final, step, self.steps)
             gamma = cosine_schedule(self.gamma_init, self.gamma_final, step, self.steps)
             x_adv = (x + delta).requires_grad_(True)
@@ -97,7 +95,7 @@ class FMN(MinimalAttack):
                     shrink = torch.minimum(torch.minimum(radius - 1, (radius * (1 - gamma)).floor()), best_dist)
                     radius = torch.where(ok, shrink, torch.maximum(radius + 1, (radius * (1 + gamma)).floor())).clamp_min(0)
                 else:
-                    dual = torch.linalg.vector_norm(grad.flatten(1), ord=_DUAL[norm.name], dim=1)
+                    dual = norm.dual(grad)
                     to_boundary = margin.abs() / dual.clamp_min(1e-12)
                     # Before the first success the paper jumps to the linear estimate; we never let that
                     # be less than a (1 + γ) growth, or clipping at the bounds can pin ε below the boundary.

@@ -36,7 +36,7 @@ class AttackResult:
     distances: dict[str, torch.Tensor]  # norm → K×N
     predictions: torch.Tensor  # K×N
     confidences: torch.Tensor  # K×N, probability of the predicted class
-    queries: torch.Tensor  # K×N, model evaluations per input during the attack (batch average)
+    queries: torch.Tensor  # K×N, model rows evaluated per input during the attack (per input via the Oracle; calls that bypass it: batch average)
     min_distances: torch.Tensor | None = None  # N, minimisation attacks: ‖minimal adversarial‖ (inf: none found)
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)

@@ -20,7 +20,10 @@ This demo shows it for two of the simplest models. First, iris flowers described
 length and width): a linear model and a small neural network, each right on all but a handful of the 150 flowers, are 99% sure or more about \
 "flowers" that cannot exist. Second, a neural network for handwritten digits 0–3 whose middle layer has only two \
 units, so its internal "hidden space" is a plane we can draw; far points of that plane correspond to images that \
-look like no real digit, yet the network names a digit for each with at least 99% certainty.
+the network names a digit with at least 99% certainty. At 8×8 pixels those images still look like their digit, so \
+the demo also evolves patterns with a search that only reads the network's probabilities, keeping only patterns \
+far from every real digit whose nearest real digit is a different one: bars, strokes and gradients, again named \
+a digit with at least 99% certainty.
 
 How to read the pictures: every point of a 2-D space is coloured by the class the model predicts, pale where the \
 model is unsure and strong where it is certain. Black lines are decision boundaries, where two classes are equally \

@@ -27,10 +27,17 @@ def reproduce(name: str | None, list_: bool, out: str | None, fast: bool, querie
     from advlab.experiments import EXPERIMENTS, ExperimentContext, run_experiment
 
     if list_ or name is None:
+        from advlab.experiments.durations import expected_duration
+
         for _, exp in EXPERIMENTS.items():
-            click.echo(f"{exp.name:<22} {exp.summary}")
+            took = expected_duration(exp.name)
+            when = f" [full {took[0]}, --fast {took[1]} on 2 CPU cores]" if took else ""
+            click.echo(f"{exp.name:<22} {exp.summary}{when}")
         return
+    from advlab.experiments.options import check_options
+
     opts = parse_options(options)
+    check_options(name, EXPERIMENTS.get(name).module, opts)
     if queries:
         try:
             opts["queries"] = [tuple(float(v) for v in q.split(",")) for q in queries]

@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
+from advlab.cli.model_source import MODEL_SOURCE, model_source_options, open_model
 from advlab.cli.options import given, parse_list, parse_options, run_options, stacked
 
-_DEFAULT_EPS = {"linf": 0.1, "l2": 1.5, "l1": 10.0, "l0": 10.0}
 _FORMATS = {".png", ".svg", ".pdf"}
 
 attack_option = click.option("--attack", "attack_name", default="pgd", show_default=True, help="Attack making the adversarial b (or 'gradient' for church).")
@@ -57,15 +57,13 @@ def _attack(name: str, norm: str | None, steps: int | None, options: tuple[str, 
 
     atk = ATTACKS.create(name, **given(norm=norm, steps=steps), **parse_options(options))
     if eps is None and not atk.minimization:
-        eps = _DEFAULT_EPS.get(atk.norm.name, 0.1)
+        eps = atk.norm.default_eps
     return atk, eps
 
 
 def _load(run_path: str, device: str | None, data_dir: str | None, quiet: bool) -> tuple[Any, Any, Any]:
     from advlab.device import resolve_device
-    from advlab.runs import open_run
-
-    run = open_run(run_path)
+    run = open_model(run_path)
     model = run.load_model().to(resolve_device(device))
     ds = run.load_data(data_dir, quiet=quiet)
     if len(ds.x_test) == 0:
@@ -138,7 +136,8 @@ def _prediction_line(model: Any, points: dict[str, Any]) -> str:
 
 
 @click.command("slice")
-@click.argument("run_path", metavar="RUN", type=click.Path(exists=True))
+@click.argument("run_path", metavar="RUN", type=MODEL_SOURCE)
+@model_source_options
 @triangle_options
 @click.option("--resolution", type=int, default=256, show_default=True, help="Pixels per side.")
 @click.option("--zoom", type=float, default=None, help="Magnify around the midpoint of a and b (local view).")
@@ -167,7 +166,8 @@ def slice_cmd(run_path: str, index: int, attack_name: str, norm: str | None, eps
 
 
 @click.command("church")
-@click.argument("run_path", metavar="RUN", type=click.Path(exists=True))
+@click.argument("run_path", metavar="RUN", type=MODEL_SOURCE)
+@model_source_options
 @click.option("--indices", default="0,1,2,3", show_default=True, help="Comma-separated test images (one row each).")
 @church_attack_options
 @click.option("--kinds", default="adversarial,random,targeted", show_default=True, help="Window kinds (columns).")
@@ -230,7 +230,8 @@ def church(run_path: str, indices: str, attack_name: str, norm: str | None, eps:
 
 
 @click.command("profile")
-@click.argument("run_path", metavar="RUN", type=click.Path(exists=True))
+@click.argument("run_path", metavar="RUN", type=MODEL_SOURCE)
+@model_source_options
 @triangle_options
 @click.option("--points", type=int, default=200, show_default=True, help="Samples per side of the triangle.")
 @click.option("--log", "log_scale", is_flag=True, help="Logarithmic probability axis.")
@@ -299,8 +300,8 @@ def animate(model_name: str, data_name: str, epochs: int, index: int, other: int
             raise ValueError("animate: the test set has a single class; pass --other")
         other = int(others[0])
     b = _image(ds, other)
-    torch.manual_seed(seed)
-    model = build(model_name, input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, **parse_options(model_options))
+    model = build(model_name, input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, seed=seed,
+                  **parse_options(model_options))
     strategy = parse_third_point(third, data=ds, size=size, norm=perturbation_norm)
     if isinstance(strategy, MODEL_DEPENDENT):
         raise ValueError("animate: the third point must not depend on the model being trained (use grey, random-image, "

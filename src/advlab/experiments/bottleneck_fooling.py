@@ -11,7 +11,6 @@ probability although it looks like no digit at all.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,9 @@ import torch
 from advlab.data import Dataset, load
 from advlab.data.errors import DatasetError
 from advlab.experiments.registry import Comparison, ExperimentContext, ExperimentResult
+from advlab.fooling import FoolingResult, HiddenInversion, evolve_cppn, far_targets, nearest_distances
 from advlab.models import Model, build
+from advlab.models.parts import embed, linear_head
 from advlab.progress import echo
 from advlab.train import fit
 from advlab.viz.hidden import draw_targets, head_regions, limits_around
@@ -33,6 +34,19 @@ DATA_CHOICES = ("digits", "mnist", "auto")
 TRAINING = {"digits": ([64, 32], 60, 30, 32, 3e-3), "mnist": ([256, 64], 8, 3, 128, 1e-3)}
 FAST_MNIST_LIMITS = (6000, 1000)
 REQUIRED_PROBABILITY = 0.99
+CPPN_GENERATIONS = {False: 200, True: 60}  # at most; the search stops once every class reaches the confidence
+CPPN_VERDICT = (
+    "Each pattern was required to lie farther from every training digit than any real test digit does, and to have "
+    "its nearest training digit in another class (so a nearest-neighbour classifier would not call it its class): "
+    "they are strokes, bars and gradients, not the digits they are labelled as. Without that requirement, at 8×8 "
+    "the search also finds patterns that do look like the digit (a ring for 0, a bar for 1)."
+)
+CPPN_CAPTION = (
+    "Top: images drawn by small compositional pattern-producing networks (CPPNs: sine, sigmoid, Gaussian and linear "
+    "nodes over the pixel coordinates), evolved by MAP-Elites using only the network's probabilities "
+    "({generations} generations, {queries} images scored), with the class and probability the network gives them. "
+    "Bottom: each one's nearest training image. {verdict}"
+)
 
 
 def load_data(ctx: ExperimentContext) -> Dataset:
@@ -41,7 +55,7 @@ def load_data(ctx: ExperimentContext) -> Dataset:
     if choice not in DATA_CHOICES:
         raise ValueError(f"bottleneck-fooling: option data must be one of {DATA_CHOICES}, got {choice!r}")
     if choice != "digits":
-        limits = dict(zip(("limit_train", "limit_test"), FAST_MNIST_LIMITS, strict=True)) if ctx.fast else {}
+        limits: dict[str, Any] = dict(zip(("limit_train", "limit_test"), FAST_MNIST_LIMITS, strict=True)) if ctx.fast else {}
         try:
             return load("mnist", classes=CLASSES, data_dir=ctx.data_dir, download=choice == "mnist", quiet=ctx.quiet, **limits)
         except DatasetError:
@@ -53,87 +67,15 @@ def load_data(ctx: ExperimentContext) -> Dataset:
 
 def train_bottleneck(ds: Dataset, ctx: ExperimentContext) -> tuple[Model, Any]:
     widths, epochs, fast_epochs, batch, lr = TRAINING["mnist" if ds.name == "mnist" else "digits"]
-    torch.manual_seed(ctx.seed)  # the initial weights
     mean, std = float(ds.x_train.mean()), float(ds.x_train.std())
     model = build("mlp", input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, widths=widths,
-                  bottleneck=2, mean=mean, std=std)  # fmt: skip
+                  bottleneck=2, mean=mean, std=std, seed=ctx.seed)  # fmt: skip
     history = fit(model, ds, epochs=fast_epochs if ctx.fast else epochs, batch_size=batch, lr=lr, seed=ctx.seed,
                   device=ctx.device, quiet=ctx.quiet)  # fmt: skip
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
     return model, history
-
-
-@torch.no_grad()
-def embed(model: Model, x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
-    """The 2-D hidden representation of every input."""
-    feats = model.net.features
-    return torch.cat([feats(x[i : i + batch_size].to(model.device)).cpu() for i in range(0, len(x), batch_size)])
-
-
-def far_targets(head: torch.nn.Module, hidden: torch.Tensor, radius_factor: float, n_angles: int = 720) -> dict[int, torch.Tensor]:
-    """One far point per class whose region reaches infinity: ``radius_factor`` × the data's radius from the centre
-    of the embeddings, in the middle of the arc of directions that class wins far away (where the bias no longer
-    matters, so the arc comes from the weights alone)."""
-    if not isinstance(head, torch.nn.Linear) or head.in_features != 2:
-        raise TypeError(f"far_targets: expected the network's head as torch.nn.Linear(2, K), got {head!r}")
-    weight, bias = head.weight.detach().cpu().double(), head.bias.detach().cpu().double()
-    centre = hidden.double().mean(0)
-    radius = float((hidden.double() - centre).norm(dim=1).max())
-    step = 2 * math.pi / n_angles
-    angles = torch.arange(n_angles, dtype=torch.float64) * step
-    winners = (torch.stack([angles.cos(), angles.sin()], 1) @ weight.T).argmax(1)
-    out = {}
-    for k in range(weight.shape[0]):
-        run = _longest_circular_run(winners == k)
-        if run is None:
-            continue
-        angle = (run[0] + (run[1] - 1) / 2) * step
-        point = centre + radius_factor * radius * torch.tensor([math.cos(angle), math.sin(angle)], dtype=torch.float64)
-        if int((weight @ point + bias).argmax()) == k:  # far enough that the class really wins there
-            out[k] = point.float()
-    return out
-
-
-def _longest_circular_run(mask: torch.Tensor) -> tuple[int, int] | None:
-    """(start, length) of the longest run of True in a circular mask."""
-    m = mask.tolist()
-    n = len(m)
-    if not any(m):
-        return None
-    if all(m):
-        return (0, n)
-    start = m.index(False) + 1  # begin just after a False so no run wraps
-    best, cur = (0, 0), None
-    for i in range(start, start + n):
-        if m[i % n]:
-            cur = (cur[0], cur[1] + 1) if cur else (i, 1)
-            best = max(best, cur, key=lambda r: r[1])
-        else:
-            cur = None
-    return best
-
-
-def invert_features(model: Model, targets: torch.Tensor, *, steps: int, lr: float, seed: int) -> torch.Tensor:
-    """Inputs x = sigmoid(z) in [0, 1] minimising ‖features(x) − target‖² (Adam on z, from faint noise)."""
-    gen = torch.Generator().manual_seed(seed)
-    z = (0.1 * torch.randn(len(targets), *model.input_shape, generator=gen)).to(model.device).requires_grad_(True)
-    goal = targets.to(model.device)
-    opt = torch.optim.Adam([z], lr=lr)
-    for _ in range(steps):
-        loss = ((model.net.features(torch.sigmoid(z)) - goal) ** 2).sum()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    return torch.sigmoid(z.detach()).cpu()
-
-
-def nearest_distances(x: torch.Tensor, reference: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """L2 distance from each input to its nearest reference input, and that input's index."""
-    d = torch.cdist(x.flatten(1).double(), reference.flatten(1).double())
-    best = d.min(dim=1)
-    return best.values, best.indices
 
 
 SUMMARY = """\
@@ -148,8 +90,12 @@ can. The pixel range stops the images short of the far points, but they still la
 network gives each its class with probability ≥ 0.99. They are not digits: saturated black-and-white blobs, \
 caricatures that push the network's two numbers further than any real digit does, and each lies much farther from \
 its nearest training image than real test digits do. Some still echo the shape of their class (the network's \
-notion of "more zero than any zero"); others resemble nothing. The network's confidence measures distance from its \
-boundaries, not likeness to what it was taught."""
+notion of "more zero than any zero"); others resemble nothing. At 8×8 pixels such inverted images often still look \
+like their digit, so we also evolved images with no gradient at all: small pattern-drawing networks (CPPNs, as \
+Nguyen et al. did for MNIST) bred by an evolutionary search that only reads the network's probabilities, and kept \
+only patterns far from every training digit whose nearest training digit is of another class. The network still \
+names a digit for each with probability ≥ 0.99. Its confidence measures distance from its boundaries, not likeness \
+to what it was taught."""
 
 
 def run(ctx: ExperimentContext) -> ExperimentResult:
@@ -162,15 +108,22 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     model, history = train_bottleneck(ds, ctx)
     test_accuracy = float(history.last.test_accuracy) if history.last and history.last.test_accuracy is not None else float("nan")
     hidden = embed(model, ds.x_train)
-    head = model.net.head
-    targets = far_targets(head, hidden, radius_factor)
+    targets = far_targets(linear_head(model), hidden, radius_factor)
     classes = sorted(targets)
-    goal = torch.stack([targets[k] for k in classes])
-    images = invert_features(model, goal, steps=steps, lr=0.1, seed=ctx.seed)
+    inversion = HiddenInversion(steps, lr=0.1, radius_factor=radius_factor, stop_early=False)
+    inverted = inversion(model, classes, required=REQUIRED_PROBABILITY, seed=ctx.seed, reference=ds.x_train)
+    test_dist, _ = nearest_distances(ds.x_test, ds.x_train)
+    # Evolved patterns must lie farther from every training digit than any real test digit does, and their nearest
+    # training digit must be of another class (a 1-nearest-neighbour classifier would not call them their class).
+    evolved = evolve_cppn(generations=CPPN_GENERATIONS[ctx.fast], batch=50, min_distance=float(test_dist.max()),
+                          unlike=(ds.x_train, ds.y_train))(
+        model, required=REQUIRED_PROBABILITY, seed=ctx.seed, reference=ds.x_train, quiet=ctx.quiet)
+    for name, result in (("invert", inverted), ("evolve-cppn", evolved)):
+        result.save(ctx.out_dir / "fooling" / f"{name}.safetensors")
+    images, goal = inverted.images, torch.tensor(inverted.extra["hidden_targets"])
     reached = embed(model, images)
     probs = model.predict_proba(images).cpu()
     fool_dist, fool_nearest = nearest_distances(images, ds.x_train)
-    test_dist, _ = nearest_distances(ds.x_test, ds.x_train)
     centre = hidden.mean(0)
     radius = float((hidden - centre).norm(dim=1).max())
     names = ds.class_names
@@ -205,12 +158,17 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         "fooling_mean_nearest_train_distance": float(fool_dist.mean()),
         "test_mean_nearest_train_distance": float(test_dist.mean()),
         "test_max_nearest_train_distance": float(test_dist.max()),
+        "cppn": _cppn_rows(evolved, ds),
+        "cppn_min_probability": float(evolved.target_confidences.min()),
+        "cppn_generations": evolved.extra["generations_run"],
+        "cppn_queries": evolved.extra["total_queries"],
     }
     fooling_labels = [f"'{names[int(p.argmax())]}' {float(p.max()):.3f}" for p in probs]
     figures = {
         "hidden_space": _hidden_figure(model, hidden, ds, test_accuracy),
         "far_points": _far_figure(model, hidden, ds, goal, reached, classes, fooling_labels),
         "fooling_images": _images_figure(ds, model, images, probs, fool_dist, fool_nearest, classes),
+        "cppn_images": _cppn_figure(ds, evolved),
     }
     captions = {
         "hidden_space": "Training digits in the 2-D bottleneck, coloured by true class, over the head's decision regions.",
@@ -220,6 +178,8 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         "fooling_images": "Top: the training digit the network is most sure of, per class. Middle: images optimised "
         "towards the far hidden points, with the network's class and probability. Bottom: each one's nearest training "
         "image (L2 distance d).",
+        "cppn_images": CPPN_CAPTION.format(generations=evolved.extra["generations_run"], queries=evolved.extra["total_queries"],
+                                             verdict=CPPN_VERDICT),
     }  # fmt: skip
     comparisons = [
         Comparison("bottleneck MLP test accuracy (digits 0–3)", 100 * test_accuracy, None, "%", "the post gives no number"),
@@ -234,13 +194,37 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         f"{len(history.epochs)} epochs (seed {ctx.seed}); far points at {radius_factor:g}× the data radius; "
         f"{steps} Adam steps per image" + (" (--fast)." if ctx.fast else ".")
     )
+    comparisons.append(Comparison("lowest probability among evolved CPPN images", metrics["cppn_min_probability"], None, "",
+                                  f"required ≥ {REQUIRED_PROBABILITY}; Nguyen et al. evolve such patterns for MNIST nets"))
+    scale += (f" Evolved CPPN images: MAP-Elites, 50 children per generation, stopped when every class reached "
+              f"{REQUIRED_PROBABILITY} ({evolved.extra['generations_run']} generations).")
     return ExperimentResult("bottleneck-fooling", "Bottleneck MLP: confident non-digits from far hidden points", SUMMARY,
-                            metrics, figures, captions, comparisons, scale, {"Fooling images": rows})  # fmt: skip
+                            metrics, figures, captions, comparisons, scale,
+                            {"Fooling images": rows, "Evolved CPPN images": metrics["cppn"]})  # fmt: skip
+
+
+def _cppn_rows(result: FoolingResult, ds: Dataset) -> list[dict[str, Any]]:
+    _, nearest = nearest_distances(result.images, ds.x_train)
+    rows = result.table()
+    for row, j in zip(rows, nearest, strict=True):
+        row["nearest training image's class"] = ds.class_names[int(ds.y_train[int(j)])]
+    return rows
+
+
+def _cppn_figure(ds: Dataset, result: FoolingResult) -> Any:
+    names = ds.class_names
+    _, nearest = nearest_distances(result.images, ds.x_train)
+    rows = [list(result.images), [ds.x_train[int(j)] for j in nearest]]
+    titles = [
+        [f"→ '{names[int(t)]}' {float(p):.4f}" for t, p in zip(result.targets, result.target_confidences, strict=True)],
+        [f"'{names[int(ds.y_train[int(j)])]}', d = {float(d):.2f}" for j, d in zip(nearest, result.nearest_distances, strict=True)],
+    ]
+    return image_grid(rows, titles, row_labels=("evolved CPPN", "nearest train"))
 
 
 def _hidden_figure(model: Model, hidden: torch.Tensor, ds: Dataset, accuracy: float) -> Any:
     xl, yl = limits_around(hidden.numpy())
-    display = RegionDisplay(head_regions(model.net.head, xl, yl, ds.class_names))
+    display = RegionDisplay(head_regions(linear_head(model), xl, yl, ds.class_names))
     return display.plot(points=hidden.numpy(), point_labels=ds.y_train.numpy(), point_size=10, legend_loc="best", fade=0.45,
                         title=f"2-D hidden space, {ds.name} 0–3 (test accuracy {100 * accuracy:.1f}%)").figure_  # fmt: skip
 
@@ -248,7 +232,7 @@ def _hidden_figure(model: Model, hidden: torch.Tensor, ds: Dataset, accuracy: fl
 def _far_figure(model: Model, hidden: torch.Tensor, ds: Dataset, goal: torch.Tensor, reached: torch.Tensor,
                 classes: list[int], labels: list[str]) -> Any:  # fmt: skip
     xl, yl = limits_around(np.concatenate([hidden.numpy(), goal.numpy(), reached.numpy()]), pad=0.12)
-    display = RegionDisplay(head_regions(model.net.head, xl, yl, ds.class_names))
+    display = RegionDisplay(head_regions(linear_head(model), xl, yl, ds.class_names))
     display.plot(points=hidden.numpy(), point_labels=ds.y_train.numpy(), point_size=5, contours=(0.9, 0.99), fade=0.45,
                  legend_loc="best", title="Far points of the hidden space and where the fooling images land")  # fmt: skip
     draw_targets(display.ax_, goal.numpy(), reached.numpy(), classes, labels)

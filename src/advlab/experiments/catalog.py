@@ -52,3 +52,18 @@ _add(
     "cnn-small at eps=0.3: fast FGSM training (Wong et al.) and PGD training (Madry et al.) vs standard; PGD-50x10 and FMN curves",
     "advlab.experiments.madry_mnist",
 )
+_add(
+    "madry-cifar10",
+    "PreAct ResNet-18 on CIFAR-10 at eps=8/255: fast FGSM training (Wong et al.) and PGD-7 training (Madry et al.), PGD-50x10 on the engine",
+    "advlab.experiments.madry_cifar10",
+)
+_add(
+    "slices-cifar10",
+    "decision regions of a Wide ResNet (WRN-28-10) on slices through a CIFAR-10 image, its PGD adversarial and third points",
+    "advlab.experiments.slices_cifar10",
+)
+_add(
+    "rubbish-mnist",
+    "confidence on noise and on fooling images (ascent, NES, evolution with pixels and CPPNs, inversion) for 7 MNIST models",
+    "advlab.experiments.rubbish_mnist",
+)

@@ -24,6 +24,7 @@ from advlab.attacks import ATTACKS, AttackResult
 from advlab.data import load
 from advlab.experiments.registry import Comparison, ExperimentContext, ExperimentResult
 from advlab.models import Model, build
+from advlab.models.layers import linear_head
 from advlab.train import fit
 
 EPS = 0.25  # §4: "ε = .25" for the shallow softmax classifier on MNIST
@@ -48,8 +49,8 @@ def linear_model(input_shape: tuple[int, ...], classes: Any, bounds: Any = (0.0,
     """
     model = build("softmax", input_shape=input_shape, classes=classes, bounds=bounds)
     with torch.no_grad():
-        model.net.head.weight.zero_()
-        model.net.head.bias.zero_()
+        linear_head(model).weight.zero_()
+        linear_head(model).bias.zero_()
     return model
 
 

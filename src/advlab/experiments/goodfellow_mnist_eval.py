@@ -17,6 +17,7 @@ import torch
 
 from advlab.attacks import ATTACKS, AttackResult
 from advlab.models import Model, ensemble_members
+from advlab.models.layers import classifier
 from advlab.models.rbf import rbf_head
 
 VARIANTS = ("unclipped", "clipped")
@@ -79,7 +80,7 @@ def rbf_class_probability(model: Model, x: torch.Tensor, batch_size: int = 2048)
     head = rbf_head(model)
     out = []
     for xb in x.split(batch_size):
-        h = model.net.features(xb.to(model.device))
+        h = classifier(model).features(xb.to(model.device))
         s = head.unit_scores(h)
         c = torch.logsumexp(s.view(len(h), head.num_classes, head.per_class), dim=2)
         denominator = torch.logaddexp(torch.logsumexp(c, dim=1), torch.zeros_like(c[:, 0]))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.markup import escape
+
 from advlab._io import atomic_path, write_json
 from advlab.experiments.registry import EXPERIMENTS, ExperimentContext, ExperimentResult
 from advlab.progress import echo
@@ -45,7 +47,7 @@ def run_experiment(name: str, ctx: ExperimentContext) -> ExperimentResult:
     write_outputs(result, ctx.out_dir)
     if not ctx.quiet:
         text = result.comparison_text()
-        echo(f"[bold]{result.title}[/bold]" + (f"\nscale: {result.scale}" if result.scale else ""))
+        echo(f"[bold]{escape(result.title)}[/bold]" + (f"\nscale: {escape(result.scale)}" if result.scale else ""), markup=True)
         if text:
             print(text)
         echo(f"wrote {ctx.out_dir / 'metrics.json'} and {ctx.out_dir / 'report.html'}")

@@ -18,10 +18,11 @@ import torch
 
 from advlab.attacks import ATTACKS, FGSM, DeepFool
 from advlab.data import load
+from advlab.experiments.recipes import Recipe
+from advlab.experiments.recipes import trained_model as cached_model
 from advlab.experiments.registry import Comparison, ExperimentContext, ExperimentResult
-from advlab.models import Model, build
-from advlab.runs import open_run, save_run
-from advlab.train import METHODS, fit
+from advlab.models import Model
+from advlab.runs import open_run
 from advlab.viz import ChurchDisplay, ProfileDisplay, SliceDisplay, compute_church_windows, compute_profiles, compute_slice
 from advlab.viz.components import component_counts, disconnected_pairs, find_connecting_slice
 from advlab.viz.third_points import Grey, OtherAttack, OtherSeed, RandomImage, RandomPerturbation, third_point
@@ -42,20 +43,10 @@ def settings(ctx: ExperimentContext, full: dict[str, Any], fast: dict[str, Any])
 
 def trained_model(ctx: ExperimentContext, ds: Any, family: str, *, epochs: int, seed: int, method: str = "standard",
                   eps: float | None = None, options: dict[str, Any] | None = None, lr: float = 3e-3) -> Model:
-    """Train (or reuse the copy cached in ctx.out_dir for the same recipe) a zoo model on ``ds``."""
-    recipe = {"family": family, "data": ds.name, "train_size": len(ds.x_train), "epochs": epochs, "seed": seed, "method": method,
-              "eps": eps, "options": options or {}, "lr": lr}
-    folder = ctx.out_dir / "models" / f"{family}-{method}-seed{seed}"
-    if (folder / "model.safetensors").is_file():
-        run = open_run(folder)
-        if run.info.get("recipe") == recipe:
-            return run.load_model().eval()
-    torch.manual_seed(seed)
-    model = build(family, input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, **(options or {}))
-    training = METHODS.create(method, **({} if eps is None else {"eps": eps}))
-    history = fit(model, ds, method=training, epochs=epochs, lr=lr, seed=seed, device=ctx.device, quiet=ctx.quiet)
-    save_run(folder, model.cpu(), {"name": ds.name}, history.to_json(), recipe=recipe)
-    return model.eval()
+    """Train (or reuse the copy cached in ctx.out_dir/models for the same recipe and data) a zoo model on ``ds``."""
+    recipe = Recipe(family, epochs, seed, model_options=options or {}, method=method,
+                    method_options={} if eps is None else {"eps": eps}, lr=lr)
+    return cached_model(recipe, ds, ctx.out_dir / "models", device=ctx.device, quiet=ctx.quiet)
 
 
 def model_and_data(ctx: ExperimentContext, s: dict[str, Any]) -> tuple[Model, Any, str]:

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from advlab.models.layers import Classifier, Normalize
+from advlab.models.layers import Classifier, Normalize, classifier
 from advlab.models.model import Model
 from advlab.models.registry import MODELS
 
@@ -100,7 +100,7 @@ def init_rbf_from_data(
     head = rbf_head(model)
     if len(x) != len(y):
         raise ValueError(f"init_rbf_from_data: {len(x)} inputs but {len(y)} labels")
-    h = model.net.features(x.to(model.device).float())  # type: ignore[operator]  # a Classifier
+    h = classifier(model).features(x.to(model.device).float())
     y = y.to(h.device)
     gen = torch.Generator().manual_seed(seed)
     for k in range(head.num_classes):

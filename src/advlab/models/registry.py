@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import nn
 
 from advlab.models.model import Model
@@ -55,13 +56,26 @@ def build(
     input_shape: Sequence[int],
     classes: int | Sequence[Any],
     bounds: Any = (0.0, 1.0),
+    seed: int | None = None,
     **options: Any,
 ) -> Model:
-    """Build a zoo model by name, e.g. ``build("cnn-small", input_shape=(1, 28, 28), classes=10)``."""
+    """Build a zoo model by name, e.g. ``build("cnn-small", input_shape=(1, 28, 28), classes=10, seed=0)``.
+
+    ``seed``: the initial weights are drawn inside ``torch.random.fork_rng`` seeded with it, so the
+    same seed gives the same weights and the caller's global RNG is left as it was (the weights
+    equal those of ``torch.manual_seed(seed); build(...)``). None: drawn from the global RNG.
+    """
     fam = family(name)
     _check_options(fam, options)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ValueError(f"build: seed must be a non-negative integer or None, got {seed!r}")
     class_names = [str(i) for i in range(classes)] if isinstance(classes, int) else list(classes)
-    net = fam.builder(input_shape=tuple(input_shape), num_classes=len(class_names), **options)
+    if seed is None:
+        net = fam.builder(input_shape=tuple(input_shape), num_classes=len(class_names), **options)
+    else:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            net = fam.builder(input_shape=tuple(input_shape), num_classes=len(class_names), **options)
     spec = {"family": name, "options": _jsonable(options)}
     return Model(net, bounds=bounds, classes=class_names, input_shape=input_shape, spec=spec)
 

@@ -33,10 +33,20 @@ class TrainingMethod(ABC):
     name: ClassVar[str] = "abstract"
     #: learning-rate schedule the method's paper uses, when the user asks for none.
     default_schedule: ClassVar[str | None] = None
+    #: fit settings (epochs, batch_size, lr, schedule) the method works with, used where the caller gives none.
+    recommended: ClassVar[dict[str, Any]] = {}
 
     @abstractmethod
-    def batch_loss(self, model: Model, x: torch.Tensor, y: torch.Tensor) -> BatchLoss:
-        """Loss on one batch; ``model`` is in train mode and ``x`` on its device."""
+    def batch_loss(self, model: Model, x: torch.Tensor, y: torch.Tensor, *, generator: torch.Generator | None = None) -> BatchLoss:
+        """Loss on one batch; ``model`` is in train mode and ``x`` on its device.
+
+        Randomness (random starts, noise, mixing) is drawn from ``generator``, which ``fit``
+        hands in (seeded, checkpointed); None: a fresh ``torch.Generator()`` (fixed default seed).
+        """
+
+    def probe_attack(self) -> Any:
+        """(attack, ε) for ``fit``'s per-epoch robustness probe, or None (no probe: not a robust method)."""
+        return None
 
     def params(self) -> dict[str, Any]:
         return {}
@@ -54,7 +64,7 @@ class StandardTraining(TrainingMethod):
 
     name = "standard"
 
-    def batch_loss(self, model: Model, x: torch.Tensor, y: torch.Tensor) -> BatchLoss:
+    def batch_loss(self, model: Model, x: torch.Tensor, y: torch.Tensor, *, generator: torch.Generator | None = None) -> BatchLoss:
         logits = model(x)
         return BatchLoss(F.cross_entropy(logits, y), logits)
 

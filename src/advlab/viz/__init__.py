@@ -10,6 +10,7 @@ from advlab.viz.church import ChurchData, ChurchDisplay, compute_church_windows
 from advlab.viz.colors import class_color, class_colors, region_rgba
 from advlab.viz.compare import CompareData, CompareDisplay, compare_slices
 from advlab.viz.components import ConnectivitySearch, component_counts, count_components, find_connecting_slice
+from advlab.viz.fooling_grid import FoolingGridData, FoolingGridDisplay, fooling_grid
 from advlab.viz.gallery import AdversarialGallery, GalleryData, gallery_data
 from advlab.viz.profiles import ProfileData, ProfileDisplay, compute_profiles
 from advlab.viz.regions import RegionData, RegionDisplay, compute_regions, draw_boundaries
@@ -26,6 +27,8 @@ __all__ = [
     "CompareData",
     "CompareDisplay",
     "ConnectivitySearch",
+    "FoolingGridData",
+    "FoolingGridDisplay",
     "GalleryData",
     "ProfileData",
     "ProfileDisplay",
@@ -50,6 +53,7 @@ __all__ = [
     "count_components",
     "draw_boundaries",
     "find_connecting_slice",
+    "fooling_grid",
     "frames_from_models",
     "gallery_data",
     "region_rgba",

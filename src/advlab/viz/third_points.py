@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from advlab.attacks import ATTACKS, Attack
+from advlab.attacks.norms import get_norm
 from advlab.models.model import Model
 
 _PERTURBATION_NORMS = ("linf", "l2", "l1")
@@ -90,16 +91,8 @@ def random_perturbation(a: torch.Tensor, model: Model, norm: str, size: float, g
         raise ValueError(f"random-perturbation: norm must be one of {_PERTURBATION_NORMS}, got {norm!r}")
     if size is None or isinstance(size, bool) or not math.isfinite(float(size)) or float(size) <= 0:
         raise ValueError(f"random-perturbation: size must be a positive number (the perturbation's {norm} norm), got {size!r}")
-    if norm == "linf":
-        delta = torch.where(torch.rand(a.shape, generator=generator) < 0.5, -1.0, 1.0)
-    elif norm == "l2":
-        g = torch.randn(a.shape, generator=generator)
-        delta = g / g.norm()
-    else:  # uniform on the L1 sphere: exponential magnitudes normalised, random signs
-        e = -torch.log(torch.rand(a.shape, generator=generator).clamp_min(1e-12))
-        signs = torch.where(torch.rand(a.shape, generator=generator) < 0.5, -1.0, 1.0)
-        delta = signs * e / e.sum()
-    return model.bounds.clip(a + float(size) * delta)
+    delta = get_norm(norm).sphere(a[None], float(size), generator)[0]
+    return model.bounds.clip(a + delta)
 
 
 @dataclass(frozen=True)
