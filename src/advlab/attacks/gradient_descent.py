@@ -11,7 +11,7 @@ three elementwise passes to the model's own forward and backward.
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import torch
 
@@ -58,8 +58,8 @@ class GradientDescent(Attack):
         super().__init__(norm)
         if self.norm.name not in self.norms:
             raise ValueError(f"{self.name}: norm must be one of {self.norms}, got {norm!r}")
-        self.steps = check_positive_int(steps, f"{self.name}: steps", allow_none=False)
-        self.restarts = check_positive_int(restarts, f"{self.name}: restarts", allow_none=False)
+        self.steps: int = cast(int, check_positive_int(steps, f"{self.name}: steps", allow_none=False))
+        self.restarts: int = cast(int, check_positive_int(restarts, f"{self.name}: restarts", allow_none=False))
         for what, value in {"stepsize": stepsize, "rel_stepsize": rel_stepsize}.items():
             if value is not None and (not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0):
                 raise ValueError(f"{self.name}: {what} must be a positive number, got {value!r}")
