@@ -235,3 +235,25 @@ def test_bad_attack_for_adversarial_is_refused():
         Adversarial(attack=DeepFool(), eps=0.1)
     with pytest.raises(ValueError, match="layer"):
         FGSMAdversarial(0.1, layer="")
+
+
+def test_catastrophic_overfitting_rolls_back_to_the_best_epoch_and_lowers_the_lr(digits, tmp_path):
+    model = _mlp(digits)
+    probe = RobustProbe(PGD(steps=5), eps=0.1, size=100, rollback_drop=0.2)
+    seen = {}
+
+    def sabotage(state):
+        if state.epoch == 2:  # wreck the weights after epoch 2: epoch 3's probe collapses
+            seen["best_before"] = {k: v.clone() for k, v in state.model.state_dict().items()}
+            with torch.no_grad():
+                for p in state.model.parameters():
+                    p.mul_(0.0)
+
+    history = fit(model, digits, method=FGSMAdversarial(0.1), epochs=4, lr=1e-2, batch_size=64, quiet=True,
+                  probe=probe, callbacks=[sabotage], checkpoint_dir=tmp_path)
+    cp = history.robust_checkpoint
+    assert [r["epoch"] for r in cp["rollbacks"]] == [3] and cp["rollbacks"][0]["to_epoch"] <= 2
+    # epoch 4 ran at half the scheduled learning rate (constant schedule: 1e-2 → 5e-3)
+    assert history.epochs[3].lr == pytest.approx(5e-3) and history.epochs[2].lr == pytest.approx(1e-2)
+    # epoch 4 trained on from the restored weights, not from the wrecked ones: it is robust again
+    assert history.epochs[3].probe_accuracy > history.epochs[2].probe_accuracy + 0.2

@@ -202,7 +202,9 @@ def fit(
     ``probe``: robust methods (those with ``probe_attack()``) get a ``RobustProbe`` by default
     when the training set is ≥ 10× its size: its images are held out of training, its
     accuracy is measured after every epoch, the best epoch's weights are restored at the end
-    (``history.robust_checkpoint`` says which), and a warning is printed when FGSM accuracy
+    (``history.robust_checkpoint`` says which), an epoch whose probe collapses (catastrophic
+    overfitting, see ``RobustProbe.rollback_drop``) rolls training back to the best weights at a
+    lower learning rate, and a warning is printed when FGSM accuracy
     exceeds it by more than ``fgsm_gap`` (gradient masking). ``False`` turns it off.
     The method's ``config()`` is recorded in ``model.spec["training"]``.
     A resumed run must use the same settings; ``epochs`` may grow under a constant schedule.
@@ -268,13 +270,16 @@ def fit(
     takes_gen = "generator" in inspect.signature(method.batch_loss).parameters
     probe_gen = torch.Generator()
     best = BestCheckpoint()
+    # Catastrophic-overfitting rollbacks so far (epoch, to which epoch) and the learning-rate factor they left.
+    rollbacks: list[dict[str, Any]] = []
+    lr_scale = [1.0]
     ckpt = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
     devices = [dev.index or 0] if dev.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)  # the forked global RNG: only layers that draw from it (dropout) see it
         start_epoch = 0
         if resume and ckpt is not None and ckpt.exists():
-            start_epoch = _restore(ckpt, model, opt, history, config, data_info, dev, generator, best)
+            start_epoch = _restore(ckpt, model, opt, history, config, data_info, dev, generator, best, rollbacks, lr_scale)
             echo(f"resuming from {ckpt} after epoch {start_epoch}", quiet)
         steps_per_epoch = -(-len(x_train) // batch_size)
         total_steps = steps_per_epoch * epochs
@@ -292,7 +297,7 @@ def fit(
                     # every step: a method may have run an attack that switched the model to eval mode.
                     model.train()
                     step = (epoch - 1) * steps_per_epoch + i
-                    lr_now = lr_at(schedule, lr, step / total_steps)
+                    lr_now = lr_at(schedule, lr, step / total_steps) * lr_scale[0]
                     for group in opt.param_groups:
                         group["lr"] = lr_now
                     idx = order[i * batch_size : (i + 1) * batch_size]
@@ -312,7 +317,16 @@ def fit(
                 probe_acc = None
                 if watch is not None and x_probe is not None and y_probe is not None:
                     probe_acc = watch.accuracy(model, x_probe, y_probe, probe_gen.manual_seed(seed + epoch))
-                    best.offer(epoch, probe_acc, model)
+                    if watch.collapsed(probe_acc, best.accuracy) and epoch < epochs:
+                        rollbacks.append({"epoch": epoch, "probe_accuracy": probe_acc, "to_epoch": best.epoch})
+                        best.restore(model)
+                        opt.state.clear()
+                        lr_scale[0] *= watch.rollback_lr_factor
+                        echo(f"catastrophic overfitting at epoch {epoch} (probe robust accuracy {probe_acc:.3f}, best "
+                             f"{best.accuracy:.3f} at epoch {best.epoch}): rolled back to epoch {best.epoch}'s weights, "
+                             f"learning rate ×{lr_scale[0]:g} from now on", quiet)
+                    else:
+                        best.offer(epoch, probe_acc, model)
                 record = EpochRecord(epoch, loss_sum / seen, correct / seen, test_acc, lr_now, time.perf_counter() - t0,
                                      probe_acc)
                 history.epochs.append(record)
@@ -321,13 +335,15 @@ def fit(
                 bar.update(task, info=f"loss {record.loss:.4f} acc {record.train_accuracy:.3f}{test_txt}{probe_txt}")
                 if ckpt is not None:
                     extra = {"generator": generator.get_state(), **{f"best.{k}": v for k, v in best.state.items()}}
-                    meta = {"history": history.to_json(), "config": config, "data": data_info, "best": best.to_json()}
+                    meta = {"history": history.to_json(), "config": config, "data": data_info, "best": best.to_json(),
+                            "rollbacks": rollbacks, "lr_scale": lr_scale[0]}
                     save_checkpoint(ckpt, model, opt, epoch, meta, extra)
                 for cb in callbacks:
                     cb(FitState(epoch, model, history))
     model.eval()
     if watch is not None and x_probe is not None and y_probe is not None and best.state:
-        history.robust_checkpoint = _finish_probe(model, watch, best, history, x_probe, y_probe, seed, quiet)
+        history.robust_checkpoint = {**_finish_probe(model, watch, best, history, x_probe, y_probe, seed, quiet),
+                                     "rollbacks": rollbacks}
     model.spec["training"] = {**method.config(), **{k: v for k, v in config.items() if k != "method"}}
     return history
 
@@ -366,6 +382,8 @@ def _restore(
     dev: torch.device,
     generator: torch.Generator,
     best: BestCheckpoint,
+    rollbacks: list[dict[str, Any]],
+    lr_scale: list[float],
 ) -> int:
     state, opt_state, rng, meta, extra = load_checkpoint(ckpt)
     saved = meta.get("config", {})
@@ -395,6 +413,8 @@ def _restore(
         if best_state:
             info = meta.get("best", {})
             best.epoch, best.accuracy, best.state = int(info["epoch"]), float(info["probe_accuracy"]), best_state
+        rollbacks[:] = meta.get("rollbacks", [])
+        lr_scale[0] = float(meta.get("lr_scale", 1.0))
         restored = History.from_json(meta["history"])
     except (RuntimeError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"resume: checkpoint {ckpt} does not fit this model or is corrupt: {exc}") from exc

@@ -32,6 +32,10 @@ class RobustProbe:
     """Accuracy under ``attack`` at ``eps`` on ``size`` held-out training images, after every epoch.
 
     ``fgsm_gap``: warn at the end when FGSM accuracy exceeds the probe's by more than this.
+    ``rollback_drop``: when an epoch's probe accuracy falls this far below the best so far
+    (catastrophic overfitting), ``fit`` rolls back to the best epoch's weights, clears the
+    optimiser's state and continues with the learning rate times ``rollback_lr_factor``;
+    None: never roll back (only restore the best weights at the end).
     """
 
     attack: Attack
@@ -39,6 +43,8 @@ class RobustProbe:
     size: int = 500
     fgsm_gap: float = 0.25
     batch_size: int = 500
+    rollback_drop: float | None = 0.3
+    rollback_lr_factor: float = 0.5
 
     def __post_init__(self) -> None:
         if not isinstance(self.attack, Attack) or self.attack.minimization:
@@ -47,6 +53,14 @@ class RobustProbe:
             raise ValueError(f"RobustProbe: size must be a positive integer, got {self.size!r}")
         if not math.isfinite(self.eps) or self.eps <= 0:
             raise ValueError(f"RobustProbe: eps must be a positive number, got {self.eps!r}")
+        if self.rollback_drop is not None and not 0 < self.rollback_drop <= 1:
+            raise ValueError(f"RobustProbe: rollback_drop must be in (0, 1] or None, got {self.rollback_drop!r}")
+        if not 0 < self.rollback_lr_factor <= 1:
+            raise ValueError(f"RobustProbe: rollback_lr_factor must be in (0, 1], got {self.rollback_lr_factor!r}")
+
+    def collapsed(self, accuracy: float, best: float) -> bool:
+        """Did the probe fall far below its best (catastrophic overfitting)?"""
+        return self.rollback_drop is not None and accuracy < best - self.rollback_drop
 
     def accuracy(self, model: Model, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator,
                  attack: Attack | None = None) -> float:
@@ -70,7 +84,8 @@ class RobustProbe:
         return self.accuracy(model, x, y, generator, FGSM(self.attack.norm.name))
 
     def describe(self) -> dict[str, Any]:
-        return {"attack": self.attack.config(), "eps": self.eps, "size": self.size}
+        return {"attack": self.attack.config(), "eps": self.eps, "size": self.size, "rollback_drop": self.rollback_drop,
+                "rollback_lr_factor": self.rollback_lr_factor}
 
 
 @dataclass
