@@ -1,5 +1,6 @@
 """Attacks on a shared, verifying base: ``result = attack(model, x, y, eps=[…], target=None)``."""
 
+from advlab.attacks.apgd import APGD, APGDT
 from advlab.attacks.base import Attack
 from advlab.attacks.carlini_wagner import CarliniWagner
 from advlab.attacks.ddn import DDN
@@ -12,4 +13,4 @@ from advlab.attacks.pgd import BIM, PGD
 from advlab.attacks.registry import attack_names, make_attack, register_attack
 from advlab.attacks.result import AttackResult
 
-__all__ = ["Attack", "AttackResult", "BIM", "DeepFool", "FGSM", "GradientDescent", "PGD", "CarliniWagner", "DDN", "FMN", "Norm", "attack_names", "get_norm", "make_attack", "register_attack"]
+__all__ = ["APGD", "APGDT", "Attack", "AttackResult", "BIM", "DeepFool", "FGSM", "GradientDescent", "PGD", "CarliniWagner", "DDN", "FMN", "Norm", "attack_names", "get_norm", "make_attack", "register_attack"]

@@ -8,6 +8,11 @@ before any success jumps to the linear estimate of the boundary distance,
 ‖δ‖ + |margin| / ‖∇margin‖_dual. Step size α and γ follow cosine schedules; the
 smallest adversarial seen is kept.
 
+Inputs still without an adversarial after ``steps`` (robust models stall FMN short of
+the boundary) restart from an adversarial found by ``adversarial_start`` (APGD at a
+growing radius, or the segment towards another class) and FMN shrinks it: the
+paper's adversarial initialisation, used where it is needed (``adversarial_init``).
+
 One departure from the paper: before the first success ε grows by at least
 (1 + γ) per step. Without it, coordinates clipped at the bounds (the black
 background of a digit) shorten δ, the linear estimate lands back on the same ε,
@@ -21,6 +26,7 @@ from typing import Any
 
 import torch
 
+from advlab.attacks.adversarial_start import adversarial_start
 from advlab.attacks.margins import input_logits, is_adversarial, keep_best, logit_margin, widest_perturbation
 from advlab.attacks.minimal import MinimalAttack
 from advlab.attacks.norms import per_sample
@@ -39,7 +45,7 @@ def cosine_schedule(start: float, end: float, step: int, steps: int) -> float:
 
 @register_attack("fmn")
 class FMN(MinimalAttack):
-    """``FMN(norm="l2", steps=100, alpha_init=1.0, alpha_final=None (α/100), gamma_init=0.05, gamma_final=0.001)``."""
+    """``FMN(norm="l2", steps=100, alpha_init=1.0, alpha_final=None (α/100), gamma_init=0.05, gamma_final=0.001, adversarial_init=True)``."""
 
     name = "fmn"
 
@@ -51,6 +57,7 @@ class FMN(MinimalAttack):
         alpha_final: float | None = None,
         gamma_init: float = 0.05,
         gamma_final: float = 0.001,
+        adversarial_init: bool = True,
     ):
         super().__init__(norm)
         self.steps = check_positive_int(steps, "FMN: steps", allow_none=False)
@@ -58,6 +65,7 @@ class FMN(MinimalAttack):
         self.alpha_final = self.alpha_init / 100 if alpha_final is None else check_positive_float(alpha_final, "FMN: alpha_final")
         self.gamma_init = _fraction(gamma_init, "gamma_init")
         self.gamma_final = _fraction(gamma_final, "gamma_final")
+        self.adversarial_init = bool(adversarial_init)
 
     def params(self) -> dict[str, Any]:
         return {
@@ -66,21 +74,43 @@ class FMN(MinimalAttack):
             "alpha_final": self.alpha_final,
             "gamma_init": self.gamma_init,
             "gamma_final": self.gamma_final,
+            "adversarial_init": self.adversarial_init,
         }
 
     def minimise(
         self, model: Model, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None, generator: torch.Generator
     ) -> torch.Tensor:
+        n = len(x)
+        best, best_dist = self._descend(model, x, y, target, torch.zeros_like(x), torch.zeros(n, dtype=torch.bool, device=x.device))
+        missing = ~torch.isfinite(best_dist)
+        if self.adversarial_init and missing.any():
+            # Robust models stall FMN short of the boundary: restart those inputs from an adversarial
+            # (the paper's adversarial initialisation) and let FMN shrink it.
+            idx = missing.nonzero().squeeze(1)
+            t = None if target is None else target[idx]
+            init, ok = adversarial_start(model, x[idx], y[idx], t, self.norm.name, generator)
+            if ok.any():
+                sub = idx[ok]
+                t2 = None if t is None else t[ok]
+                b2, d2 = self._descend(model, x[sub], y[sub], t2, init[ok] - x[sub], torch.ones(len(sub), dtype=torch.bool, device=x.device))
+                best[sub], best_dist[sub] = b2, d2
+        return best
+
+    def _descend(
+        self, model: Model, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None, delta: torch.Tensor, found: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """FMN's loop from ``x + delta``; ``found`` marks inputs whose start is already adversarial
+        (their radius starts at ‖delta‖ and shrinks). Returns the best adversarials and their distances."""
         n, norm, l0 = len(x), self.norm, self.norm.name == "l0"
+        start = norm.distance(delta)
         if l0:
             worst = torch.full((n,), float(x[0].numel()), device=x.device)
-            radius = torch.ones(n, device=x.device)
+            radius = torch.where(found, start, torch.ones(n, device=x.device))
         else:
             worst = norm.distance(widest_perturbation(model, x))
-            radius = torch.zeros(n, device=x.device)  # the first step sets it to the linear estimate
-        delta = torch.zeros_like(x)
+            radius = torch.where(found, start, torch.zeros(n, device=x.device))  # else the first step sets it
+        found = found.clone()
         best, best_dist = x.clone(), torch.full((n,), math.inf, device=x.device)
-        found = torch.zeros(n, dtype=torch.bool, device=x.device)
         for step in range(self.steps):
             alpha = cosine_schedule(self.alpha_init, self.alpha_final, step, self.steps)
             gamma = cosine_schedule(self.gamma_init, self.gamma_final, step, self.steps)
@@ -109,7 +139,12 @@ class FMN(MinimalAttack):
                 step_dir = grad / per_sample(torch.linalg.vector_norm(grad.flatten(1), dim=1).clamp_min(1e-12), grad)
                 delta = norm.project(delta - alpha * step_dir, radius)
                 delta = model.bounds.clip(x + delta) - x
-        return best
+        # The last iterate was never checked inside the loop.
+        with torch.no_grad():
+            last = x + delta
+            ok = is_adversarial(input_logits(model, last), y, target)
+            best, best_dist = keep_best(best, best_dist, last, norm.distance(delta), ok)
+        return best, best_dist
 
 
 def _fraction(value: float, what: str) -> float:

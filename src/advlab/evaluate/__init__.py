@@ -1,5 +1,10 @@
-"""Evaluation beyond one attack: transferability between models (more measures join here)."""
+"""Evaluation as measures: worst case over an attack suite, curves, minimal perturbations, confidence, checks, transfer."""
 
+from advlab.evaluate.robustness import Contribution, RobustAccuracy, RobustnessResult, concatenate, derive_seed, robust_accuracy
+from advlab.evaluate.suite import PRESETS, Suite, SuiteMember
 from advlab.evaluate.transfer import TransferResult, transfer
 
-__all__ = ["TransferResult", "transfer"]
+__all__ = [
+    "PRESETS", "Contribution", "RobustAccuracy", "RobustnessResult", "Suite", "SuiteMember", "TransferResult",
+    "concatenate", "derive_seed", "robust_accuracy", "transfer",
+]
