@@ -30,13 +30,12 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import OUT, RESULTS, add_common_args, apply_threads, machine, markdown_table, mnist, write_section  # noqa: E402
-
 from advlab.attacks import APGD  # noqa: E402
 from advlab.evaluate import robust_accuracy  # noqa: E402
 from advlab.models import Model, build  # noqa: E402
 from advlab.runs import open_run, save_run  # noqa: E402
 from advlab.train import fit, make_method  # noqa: E402
+from common import OUT, RESULTS, add_common_args, apply_threads, machine, markdown_table, mnist, write_section  # noqa: E402
 
 MODELS = OUT / "evalmodels"
 EPS = {"standard": 0.1, "pgd": 0.3, "fast": 0.3}
@@ -92,7 +91,7 @@ def art_autoattack(clf: Any, x: np.ndarray, y: np.ndarray, eps: float, square_it
     stage("apgd-ce", lambda i: AutoProjectedGradientDescent(clf, loss_type="cross_entropy", batch_size=len(i), **common)
           .generate(x[i], y=y[i]))
     for t in range(1, 10):
-        stage("apgd-t", lambda i: AutoProjectedGradientDescent(clf, loss_type="difference_logits_ratio", targeted=True,
+        stage("apgd-t", lambda i, t=t: AutoProjectedGradientDescent(clf, loss_type="difference_logits_ratio", targeted=True,
                                                                batch_size=len(i), **common).generate(x[i], y=ranked[i, t]))
     stage("square", lambda i: SquareAttack(clf, norm=np.inf, eps=eps, max_iter=square_iter, p_init=0.8, nb_restarts=1,
                                            batch_size=len(i), verbose=False).generate(x[i], y=y[i]))
@@ -123,8 +122,8 @@ def main() -> None:
         eps = EPS[kind]
         clf = art_classifier(model)
         clean = (model.predict(x) == y).float().mean().item()
-        w_a, c_a, res = timed(lambda: robust_accuracy(model, x, y, [eps], preset="standard", seed=0, quiet=args.quiet))
-        w_r, c_r, (art_robust, art_secs) = timed(lambda: art_autoattack(clf, xn, yn, eps, args.square_iter))
+        w_a, c_a, res = timed(lambda m=model, e=eps: robust_accuracy(m, x, y, [e], preset="standard", seed=0, quiet=args.quiet))
+        w_r, c_r, (art_robust, art_secs) = timed(lambda c=clf, e=eps: art_autoattack(c, xn, yn, e, args.square_iter))
         art_acc = float(art_robust.mean())
         ours = res.robust_accuracy[0]
         rows.append({"model": f"cnn-small {kind}", "ε": eps, "clean": f"{100 * clean:.1f}",
@@ -137,8 +136,8 @@ def main() -> None:
         cascade_rows.append({"model": f"cnn-small {kind}", **{f"{n} (acc, s)": f"{100 * per['after ' + n]:.1f}, {secs[n]:.0f}"
                                                             for n in res.member_names},
                              "ART s per stage": ", ".join(f"{k} {v:.0f}" for k, v in art_secs.items())})
-        w_o, c_o, r1 = timed(lambda: APGD("linf", steps=100)(model, x, y, eps=eps, seed=0))
-        w_p, c_p, xp = timed(lambda: art_apgd(clf, xn, yn, eps))
+        w_o, c_o, r1 = timed(lambda m=model, e=eps: APGD("linf", steps=100)(m, x, y, eps=e, seed=0))
+        w_p, c_p, xp = timed(lambda c=clf, e=eps: art_apgd(c, xn, yn, e))
         ours1, theirs1 = r1.robust_accuracy[0].item(), float((clf.predict(xp).argmax(1) == yn).mean())
         apgd_rows.append({"model": f"cnn-small {kind}", "ε": eps, "advlab APGD-CE": f"{100 * ours1:.1f}",
                           "ART APGD-CE": f"{100 * theirs1:.1f}",

@@ -22,7 +22,7 @@ points still robust.
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import torch
 import torch.nn.functional as F
@@ -43,7 +43,9 @@ def checkpoints(steps: int) -> list[int]:
     p = [0.0, 0.22]
     while p[-1] < 1:
         p.append(p[-1] + max(p[-1] - p[-2] - 0.03, 0.06))
-    return sorted({math.ceil(v * steps) for v in p[1:] if v <= 1 and math.ceil(v * steps) >= 1})
+    # Rounded before the ceiling: 0.57 is 0.5700000000000001 in floats.
+    marks = {math.ceil(round(v * steps, 9)) for v in p[1:] if v <= 1 + 1e-9}
+    return sorted(m for m in marks if 1 <= m <= steps)
 
 
 def dlr_loss(logits: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
@@ -91,8 +93,8 @@ class APGD(Attack):
         for what, v in (("rho", rho), ("momentum", momentum)):
             if not isinstance(v, (int, float)) or not 0 < v <= 1:
                 raise ValueError(f"{self.name}: {what} must be in (0, 1], got {v!r}")
-        self.steps = check_positive_int(steps, f"{self.name}: steps", allow_none=False)
-        self.restarts = check_positive_int(restarts, f"{self.name}: restarts", allow_none=False)
+        self.steps = cast(int, check_positive_int(steps, f"{self.name}: steps", allow_none=False))
+        self.restarts = cast(int, check_positive_int(restarts, f"{self.name}: restarts", allow_none=False))
         self.loss, self.rho, self.momentum = loss, float(rho), float(momentum)
 
     def params(self) -> dict[str, Any]:
@@ -240,7 +242,7 @@ class APGDT(APGD):
     def __init__(self, norm: str = "linf", *, steps: int = 100, targets: int = 9, loss: str = "dlr",
                  restarts: int = 1, rho: float = 0.75, momentum: float = 0.75):
         super().__init__(norm, steps=steps, loss=loss, restarts=restarts, rho=rho, momentum=momentum)
-        self.targets = check_positive_int(targets, f"{self.name}: targets", allow_none=False)
+        self.targets = cast(int, check_positive_int(targets, f"{self.name}: targets", allow_none=False))
 
     def params(self) -> dict[str, Any]:
         return {**super().params(), "targets": self.targets}

@@ -22,7 +22,7 @@ and the attack stalls short of the boundary for good.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -60,7 +60,7 @@ class FMN(MinimalAttack):
         adversarial_init: bool = True,
     ):
         super().__init__(norm)
-        self.steps = check_positive_int(steps, "FMN: steps", allow_none=False)
+        self.steps = cast(int, check_positive_int(steps, "FMN: steps", allow_none=False))
         self.alpha_init = check_positive_float(alpha_init, "FMN: alpha_init")
         self.alpha_final = self.alpha_init / 100 if alpha_final is None else check_positive_float(alpha_final, "FMN: alpha_final")
         self.gamma_init = _fraction(gamma_init, "gamma_init")

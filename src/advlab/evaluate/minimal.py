@@ -85,12 +85,14 @@ def minimal_perturbations(
 ) -> MinimalPerturbations:
     """The worst case per input over ``attacks`` (default: FMN per norm), per norm."""
     attacks = dict(attacks) if attacks is not None else default_attacks(norms)
-    dists, configs, seconds = {}, {}, {}
+    dists: dict[str, torch.Tensor] = {}
+    configs: dict[str, list[dict[str, Any]]] = {}
+    seconds: dict[str, float] = {}
     correct: torch.Tensor | None = None
     for i, (norm, members) in enumerate(attacks.items()):
         if not members:
             raise ValueError(f"minimal_perturbations: no attack given for norm {norm!r}")
-        best = None
+        best: torch.Tensor | None = None
         for j, attack in enumerate(members):
             if not attack.minimization:
                 raise ValueError(f"minimal_perturbations: {attack.name} is not a minimisation attack")
@@ -103,7 +105,8 @@ def minimal_perturbations(
             d = torch.where(correct, res.min_distances, torch.zeros_like(res.min_distances))
             best = d if best is None else torch.minimum(best, d)
             seconds[f"{norm}:{attack.name}"] = res.seconds
-        dists[norm] = best
+        if best is not None:
+            dists[norm] = best
         configs[norm] = [a.config() for a in members]
     if correct is None:
         raise ValueError("minimal_perturbations: no attacks given")
