@@ -2,7 +2,7 @@
 
 Two sources, cheapest first for what they can do:
 
-* L∞/L2: APGD at a growing radius (1/16, 1/8, … of the widest perturbation the
+* L∞/L2: APGD at a growing radius (1/16, √2/16, 1/8, … of the widest perturbation the
   bounds allow), each run only on the inputs still without an adversarial.
 * any norm, no gradient needed: the segment from ``x`` towards another input of
   the batch the model already assigns an adversarial class (or a uniform random
@@ -17,7 +17,9 @@ import torch
 from advlab.attacks.margins import is_adversarial, widest_perturbation
 from advlab.models.model import Model
 
-LADDER = (1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0)
+#: Radii tried, as fractions of the widest perturbation the bounds allow: 1/16 · √2^k up to 1, so the
+#: adversarial found is at most √2 times the smallest radius at which APGD succeeds.
+LADDER = tuple(min(1.0, 2 ** (k / 2) / 16) for k in range(9))
 
 
 def adversarial_start(
