@@ -15,7 +15,7 @@ registered]) and standard AutoAttack's cascade built from ART's attacks (APGD-CE
 Square, see ``art_autoattack``); then advlab ``APGD`` (CE, 100 steps) and ART's
 ``AutoProjectedGradientDescent`` (CE, 100 iterations, one start).
 
-    python benchmarks/evaluate.py --n 500 --threads 1
+    python -m benchmarks.evaluate --data-dir ../shared/data --n 500 --threads 1
 """
 
 from __future__ import annotations
