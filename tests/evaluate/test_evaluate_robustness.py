@@ -134,3 +134,17 @@ def test_accuracy_at_from_minimal_distances():
     d = torch.tensor([0.0, 0.05, 0.2, float("inf"), 0.1])
     correct = torch.tensor([False, True, True, True, True])
     assert accuracy_at(d, correct, [0.0, 0.05, 0.1, 0.3]) == pytest.approx([0.8, 0.6, 0.4, 0.2])
+
+
+def test_worst_case_of_separate_results(digits_model):
+    from advlab.evaluate import worst_case
+
+    model, x, y = digits_model
+    pgd = APGD(steps=10)(model, x, y, eps=EPS, seed=0)
+    fmn = FMN("linf", steps=20)(model, x, y, seed=0)
+    wc = worst_case([pgd, fmn], EPS)
+    for k, e in enumerate(EPS):
+        expected = (pgd.predictions[k] == y) & (fmn.min_distances > e * (1 + 1e-5) + 1e-6) & (pgd.clean_predictions == y)
+        assert torch.equal(wc.robust[k], expected)
+    with pytest.raises(ValueError):
+        worst_case([pgd], [0.5])

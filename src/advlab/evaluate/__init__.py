@@ -3,8 +3,9 @@
 from advlab.evaluate.robustness import Contribution, RobustAccuracy, RobustnessResult, concatenate, derive_seed, robust_accuracy
 from advlab.evaluate.suite import PRESETS, Suite, SuiteMember
 from advlab.evaluate.transfer import TransferResult, transfer
+from advlab.evaluate.worst_case import WorstCase, worst_case
 
 __all__ = [
     "PRESETS", "Contribution", "RobustAccuracy", "RobustnessResult", "Suite", "SuiteMember", "TransferResult",
-    "concatenate", "derive_seed", "robust_accuracy", "transfer",
+    "WorstCase", "concatenate", "derive_seed", "robust_accuracy", "transfer", "worst_case",
 ]
