@@ -11,7 +11,11 @@ smallest adversarial seen is kept.
 Inputs still without an adversarial after ``steps`` (robust models stall FMN short of
 the boundary) restart from an adversarial found by ``adversarial_start`` (APGD at a
 growing radius, or the segment towards another class) and FMN shrinks it: the
-paper's adversarial initialisation, used where it is needed (``adversarial_init``).
+paper's adversarial initialisation, used where it is needed (``adversarial_init``). In L∞
+and L2 the same option also tries APGD (20 steps) at 3/4 of the distance each input's run
+reached, and restarts FMN from what it finds: robust models stop FMN far outside the
+boundary too (measured: a PGD-trained MNIST cnn-small kept 94% "robust" at ε 0.3 where
+APGD alone left 89%).
 
 One departure from the paper: before the first success ε grows by at least
 (1 + γ) per step. Without it, coordinates clipped at the bounds (the black
@@ -36,6 +40,8 @@ from advlab.models.model import Model
 
 # The dual norm's order, which turns a gradient into a linear distance to the boundary.
 _DUAL = {"l1": math.inf, "l2": 2.0, "linf": 1.0}
+#: Where FMN stopped at distance d (L∞/L2), APGD tries for an adversarial at REFINE·d to restart from.
+REFINE = 0.75
 
 
 def cosine_schedule(start: float, end: float, step: int, steps: int) -> float:
@@ -94,7 +100,28 @@ class FMN(MinimalAttack):
                 t2 = None if t is None else t[ok]
                 b2, d2 = self._descend(model, x[sub], y[sub], t2, init[ok] - x[sub], torch.ones(len(sub), dtype=torch.bool, device=x.device))
                 best[sub], best_dist[sub] = b2, d2
+        if self.adversarial_init and self.norm.name in ("linf", "l2"):
+            best, best_dist = self._refine(model, x, y, target, best, best_dist, ~missing, generator)
         return best
+
+    def _refine(self, model: Model, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None, best: torch.Tensor,
+                best_dist: torch.Tensor, which: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """On robust models FMN can also stop far outside the boundary: where APGD finds an adversarial at
+        ``REFINE`` × the distance FMN reached, restart FMN from it and keep the smaller."""
+        from advlab.attacks.apgd import APGD
+
+        idx = (which & torch.isfinite(best_dist) & (best_dist > 0)).nonzero().squeeze(1)
+        if idx.numel() == 0:
+            return best, best_dist
+        t = None if target is None else target[idx]
+        adv, hit, _ = APGD(self.norm.name, steps=20).descend(model, x[idx], y[idx], REFINE * best_dist[idx], t, t, generator)
+        if hit.any():
+            sub = idx[hit]
+            t2 = None if t is None else t[hit]
+            b2, d2 = self._descend(model, x[sub], y[sub], t2, adv[hit] - x[sub], torch.ones(len(sub), dtype=torch.bool, device=x.device))
+            better = d2 < best_dist[sub]
+            best[sub[better]], best_dist[sub[better]] = b2[better], d2[better]
+        return best, best_dist
 
     def _descend(
         self, model: Model, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None, delta: torch.Tensor, found: torch.Tensor
