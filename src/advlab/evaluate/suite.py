@@ -4,7 +4,8 @@ Each member is any ``Attack`` (fixed-ε or minimisation, white- or black-box), s
 one is one line: ``suite.with_member("square", Square(...))``. Presets per norm:
 
 * L∞ / L2 ``standard``: APGD-CE (100 steps) → APGD-T (targeted DLR, 9 targets, 100 steps)
-  → FMN (100 steps, standing in for FAB-T) → Square (when a ``square`` attack is registered).
+  → FMN (100 steps, standing in for FAB-T) → Square (5000 queries, p_init 0.8, when a ``square``
+  attack is registered).
 * L∞ / L2 ``quick``: APGD-CE (50 steps) → APGD-T (3 targets, 50 steps).
 * L1: PGD-L1 (sparse steps, 100 steps, 5 restarts) → FMN-L1 (100 steps).
 * L0: FMN-L0 (100 steps), plus Pointwise / salt-and-pepper when registered.
@@ -93,10 +94,14 @@ class Suite:
 
 
 def _registered(name: str, **options: Any) -> list[SuiteMember]:
-    """A member from the attack registry when that attack exists here (black-box attacks join this way)."""
+    """A member from the attack registry when that attack exists here (black-box attacks join this way);
+    with ``options`` if it takes them, else with its defaults and the norm."""
     if name not in attack_names():
         return []
-    return [SuiteMember(name, make_attack(name, **options))]
+    try:
+        return [SuiteMember(name, make_attack(name, **options))]
+    except ValueError:
+        return [SuiteMember(name, make_attack(name, **{k: v for k, v in options.items() if k == "norm"}))]
 
 
 def _lp(norm: str) -> Callable[[str], list[SuiteMember]]:
@@ -108,7 +113,7 @@ def _lp(norm: str) -> Callable[[str], list[SuiteMember]]:
             SuiteMember("apgd-ce", APGD(norm, steps=100)),
             SuiteMember("apgd-t", APGDT(norm, steps=100, targets=9)),
             SuiteMember("fmn", FMN(norm, steps=100)),
-            *_registered("square", norm=norm),
+            *_registered("square", norm=norm, steps=5000, p_init=0.8),  # AutoAttack's standard Square
         ]
 
     return build
