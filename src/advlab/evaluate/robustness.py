@@ -12,6 +12,13 @@
 * each (ε, member) step gets its own seed, derived from ``seed``, so the whole result is
   a pure function of (model, x, y, suite, eps, seed); a ``state`` file makes it resumable:
   a killed evaluation reloads the finished steps and continues.
+
+Sharding (for ``advlab.engine``): ``RobustAccuracy(suite, eps, seed=s).evaluate(model, x[a:b], y[a:b],
+seed=derive_seed(s, shard), state=path)`` is a pure function of its arguments; ``concatenate``
+joins the shards' results in order. Random starts depend on which points share a batch, so a
+result is bit-identical to another run with the same shard boundaries and seeds, not to an
+unsharded run (which is statistically the same evaluation). ``RobustAccuracy.update`` follows
+this rule: batch 0 gets ``seed``, batch i > 0 gets ``derive_seed(seed, i)``.
 """
 
 from __future__ import annotations
