@@ -47,6 +47,12 @@ def test_one_run(runs, tmp_path):
     again = CliRunner().invoke(cli, ["evaluate", str(runs[1]), *ARGS, "--out", str(out)])
     assert again.exit_code == 0
     assert json.loads((out / "evaluation.json").read_text())["robust_accuracy"] == ev["robust_accuracy"]
+    assert len(list(out.glob("state-*.safetensors"))) == 1
+    # Other settings in the same folder start a fresh evaluation, not a clash with the old state.
+    other = CliRunner().invoke(cli, ["evaluate", str(runs[1]), *ARGS, "--seed", "3", "--check-n", "0", "--medians", "none",
+                                     "--out", str(out)])
+    assert other.exit_code == 0, other.output
+    assert len(list(out.glob("state-*.safetensors"))) == 2
 
 
 def test_several_runs_are_compared(runs, tmp_path):

@@ -50,7 +50,8 @@ def evaluate(run_paths: tuple[str, ...], norm: str, eps_text: str, preset: str, 
     """Evaluate each RUN's robustness with an attack suite, sanity checks and minimal perturbations.
 
     Writes OUT/evaluation.json (one run) or OUT/NAME/evaluation.json per run plus a comparison, and
-    OUT/report.html. A killed evaluation resumes from OUT/NAME/state.safetensors when run again.
+    OUT/report.html. A killed evaluation resumes from its state file (OUT/[NAME/]state-….safetensors)
+    when run again with the same settings.
     """
     from advlab import data as data_mod
     from advlab._io import write_json
@@ -81,7 +82,7 @@ def evaluate(run_paths: tuple[str, ...], norm: str, eps_text: str, preset: str, 
         folder = out_dir / name if len(run_paths) > 1 else out_dir
         echo(f"evaluating {name} ({model.spec.get('family')}) on {len(x)} {ds.name} test inputs, {norm}, ε {eps}", quiet)
         ev = evaluate_model(model, x, y, eps=eps, norm=norm, preset=preset, seed=seed, medians=med, check_n=check_n,
-                            noise_n=noise_n, batch_size=batch_size, state=folder / "state.safetensors",
+                            noise_n=noise_n, batch_size=batch_size, state=folder / _state_name(norm, preset, len(x), seed, eps),
                             model_info={"name": name, "path": str(run.path), "spec": model.spec},
                             data_info={"name": ds.name, "split": "test", "first": len(x)}, quiet=quiet)
         write_json(folder / "evaluation.json", ev.to_json())
@@ -93,6 +94,11 @@ def evaluate(run_paths: tuple[str, ...], norm: str, eps_text: str, preset: str, 
         click.echo(_text_table(comparison_rows(results)))
     report = write_evaluation_report(out_dir, results)
     click.echo(f"wrote {out_dir / 'evaluation.json'}, {report}")
+
+
+def _state_name(norm: str, preset: str, n: int, seed: int, eps: list[float]) -> str:
+    """One state file per evaluation setting, so another --eps or --seed in the same folder starts afresh."""
+    return f"state-{norm}-{preset}-n{n}-seed{seed}-eps{'_'.join(f'{e:g}' for e in eps)}.safetensors"
 
 
 def comparison_rows(results: list[tuple[str, Any]]) -> list[dict[str, Any]]:
