@@ -70,3 +70,20 @@ def test_bad_input_is_a_clean_error(runs, tmp_path):
     assert res.exit_code != 0 and "norm" in res.output and "Traceback" not in res.output
     res = CliRunner().invoke(cli, ["evaluate", str(runs[0]), "--eps", "x", "--out", str(tmp_path)])
     assert res.exit_code != 0 and "Traceback" not in res.output
+
+
+def test_a_users_own_network_saved_as_a_file(tmp_path):
+    """A model file saved with advlab.save outside any run folder: no run.json, so --data names the test set.
+    (A network that is not in the zoo is evaluated from Python: ``evaluate_model(wrap(net, …), x, y, …)``.)"""
+    import advlab
+
+    torch.manual_seed(0)
+    path = tmp_path / "mine.safetensors"
+    advlab.save(build("mlp", input_shape=(1, 8, 8), classes=10, widths=[8]), path)
+    args = ["evaluate", str(path), "--eps", "0.1", "--n", "20", "--preset", "quick", "--check-n", "0", "--noise-n", "0",
+            "--medians", "none", "-q", "--out", str(tmp_path / "ev")]
+    missing = CliRunner().invoke(cli, args)
+    assert missing.exit_code != 0 and "--data" in missing.output
+    res = CliRunner().invoke(cli, [*args, "--data", "digits"])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "ev" / "evaluation.json").read_text())["data"]["name"] == "digits"

@@ -82,3 +82,18 @@ def test_noise_inputs(digits_model):
     assert clipped.kind == "gaussian clipped" and len(clipped.confidences) == 100
     with pytest.raises(ValueError):
         noise_inputs(model, "pink", 5, 0)
+
+
+def test_evaluate_model_on_a_plain_torch_network(digits_model):
+    """A user's own nn.Module, wrapped with its bounds: the whole evaluation, as evaluation.json holds it."""
+    from advlab.evaluate.evaluation import evaluate_model
+
+    model, x, y = digits_model
+    net = nn.Sequential(*model.net.children()) if isinstance(model.net, nn.Sequential) else model.net
+    mine = wrap(net, bounds=(0, 1), classes=10, input_shape=tuple(x.shape[1:]))
+    ev = evaluate_model(mine, x[:30], y[:30], eps=[0.05], preset="quick", check_n=10, noise_n=20, medians=["l2"])
+    out = ev.to_json()
+    assert out["n"] == 30 and out["norm"] == "linf" and out["checks"]["n"] == 10
+    assert out["minimal_perturbations"]["table"][0]["norm"] == "l2"
+    assert [c["kind"] for c in out["noise_confidence"]] == ["gaussian", "uniform"]
+    assert out["robust_accuracy"]["0.05"] <= out["clean_accuracy"]
