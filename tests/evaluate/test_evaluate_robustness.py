@@ -148,3 +148,17 @@ def test_worst_case_of_separate_results(digits_model):
         assert torch.equal(wc.robust[k], expected)
     with pytest.raises(ValueError):
         worst_case([pgd], [0.5])
+
+
+@pytest.mark.parametrize("norm,eps", [("l2", [0.5, 1.0]), ("l0", [2.0, 6.0])])
+def test_other_norms(digits_model, norm, eps):
+    model, x, y = digits_model
+    res = robust_accuracy(model, x[:30], y[:30], eps, norm=norm, preset="quick", seed=0)
+    assert res.norm == norm and res.robust_accuracy[0] >= res.robust_accuracy[1]
+    from advlab.attacks.norms import get_norm
+
+    for k, e in enumerate(eps):
+        broken = res.broken_by[k] >= 0
+        d = get_norm(norm).distance(res.adversarials[k][broken] - x[:30][broken])
+        assert (d <= e * (1 + 1e-5) + 1e-5).all()
+        assert (model.predict(res.adversarials[k][broken]) != y[:30][broken]).all()
