@@ -128,7 +128,7 @@ def main() -> None:
         ours = res.robust_accuracy[0]
         rows.append({"model": f"cnn-small {kind}", "ε": eps, "clean": f"{100 * clean:.1f}",
                      "advlab standard": f"{100 * ours:.1f}", "ART AutoAttack": f"{100 * art_acc:.1f}",
-                     "≤ ART + 0.3": "✓" if ours <= art_acc + 0.003 + 1e-9 else "✗ miss",
+                     "≤ ART + 0.3": "✓" if ours <= art_acc + 0.003 + 1e-6 else "✗ miss",
                      "advlab s (cpu)": f"{w_a:.0f} ({c_a:.0f})", "ART s (cpu)": f"{w_r:.0f} ({c_r:.0f})",
                      "time ratio (≤ 0.5)": f"{w_a / w_r:.2f} {'✓' if w_a <= 0.5 * w_r else '✗ miss'}"})
         per = res.per_attack()[0]
@@ -141,7 +141,7 @@ def main() -> None:
         ours1, theirs1 = r1.robust_accuracy[0].item(), float((clf.predict(xp).argmax(1) == yn).mean())
         apgd_rows.append({"model": f"cnn-small {kind}", "ε": eps, "advlab APGD-CE": f"{100 * ours1:.1f}",
                           "ART APGD-CE": f"{100 * theirs1:.1f}",
-                          "within 0.5": "✓" if abs(ours1 - theirs1) <= 0.005 + 1e-9 else "✗ miss",
+                          "within 0.5": "✓" if abs(ours1 - theirs1) <= 0.005 + 1e-6 else "✗ miss",
                           "advlab s (cpu)": f"{w_o:.0f} ({c_o:.0f})", "ART s (cpu)": f"{w_p:.0f} ({c_p:.0f})"})
         print(rows[-1], cascade_rows[-1], apgd_rows[-1], flush=True)
     body = "\n\n".join([
