@@ -2,7 +2,7 @@
 """Set-up and entry points that need nothing but Python 3.11.
 
     python3 tasks.py demo     # create .venv on first use, install, run `advlab demo`
-    python3 tasks.py test     # same environment plus test and peer libraries, run pytest
+    python3 tasks.py test     # same environment plus test and peer libraries: ruff, mypy, then pytest
 
 Extra arguments are passed on (`python3 tasks.py test -m slow`, `python3 tasks.py demo --quiet`).
 The environment is reinstalled only when pyproject.toml or constraints.txt change.
@@ -63,9 +63,15 @@ def main(argv: list[str]) -> int:
     if command == "demo":
         ensure_env("")
         return subprocess.call([str(BIN / "advlab"), "demo", *rest], cwd=ROOT)
-    ensure_env("dev,bench")
+    ensure_env("dev,bench,explore,ray")
     if command == "setup":
         return 0
+    if not rest:  # the full check: lint and types first (seconds), then the tests
+        for check in (["ruff", "check", "src", "tests", "benchmarks"], ["mypy"]):
+            print("+", " ".join(check), flush=True)
+            code = subprocess.call([str(PYTHON), "-m", *check], cwd=ROOT)
+            if code:
+                return code
     return subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
 
 

@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     res = run_fmn_curve(model, x, y, steps=args.steps, repeats=args.repeats)
     text = _report(res)
     print(text)
-    if not args.no_write:
+    if args.write and not args.no_write:
         common.write_section(RESULTS, SECTION, text)
     return res
 

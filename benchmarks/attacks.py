@@ -281,7 +281,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         res["fmn"] = fmn_case(model, x, y, args.fmn_n)
     text = report(res, clean)
     print(text)
-    if not args.no_write:
+    if args.write and not args.no_write:
         common.write_section(common.RESULTS, SECTION, text)
     write_json(common.OUT / "attacks.json", res)
     return res

@@ -30,7 +30,8 @@ from advlab.train import fit
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "out"  # gitignored: cached models and raw outputs
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
-DEFAULT_DATA_DIR = REPO.parent / "shared" / "data"  # ../shared/data beside the repository
+# $ADVLAB_DATA when set (as everywhere in advlab), else ../shared/data beside the repository
+DEFAULT_DATA_DIR = Path(os.environ["ADVLAB_DATA"]).expanduser() if os.environ.get("ADVLAB_DATA", "").strip() else REPO.parent / "shared" / "data"
 MNIST_CNN = OUT / "mnist-cnn-small-1epoch.safetensors"
 
 
@@ -182,9 +183,11 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="folder holding mnist/ (default ../shared/data)")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+                        help="folder holding mnist/ (default $ADVLAB_DATA, else ../shared/data)")
     parser.add_argument("--repeats", type=int, default=3, help="timing: best of this many rounds")
-    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("--write", action="store_true", help="also write this benchmark's section of RESULTS.md (default: print only)")
+    parser.add_argument("--no-write", action="store_true", help=argparse.SUPPRESS)  # the old default-off switch, now the default
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     return parser

@@ -34,6 +34,8 @@ from advlab.train import fit
 from advlab.viz import SliceDisplay, compute_slice
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+_ENV_DATA = os.environ.get("ADVLAB_DATA", "").strip()
+DEFAULT_DATA_DIR = Path(_ENV_DATA).expanduser() if _ENV_DATA else Path(__file__).resolve().parents[2] / "shared" / "data"
 SECTION = "slices"
 
 
@@ -108,12 +110,13 @@ def write_section(path: Path, name: str, body: str) -> None:
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resolution", type=int, default=512)
-    parser.add_argument("--data-dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="default $ADVLAB_DATA, else ../shared/data")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--index", type=int, default=0, help="test image index")
     parser.add_argument("--more", type=int, default=4, help="pictures (test images index, index+1, …) for the adaptive check")
     parser.add_argument("--figures", type=Path, default=None, help="folder for PNGs of the slices")
-    parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    parser.add_argument("--write", action="store_true", help="also update RESULTS.md (default: print only)")
+    parser.add_argument("--no-write", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     data_dir = args.data_dir if args.data_dir.is_dir() else None
@@ -178,7 +181,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     table = "| quantity | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
     body = f"## Decision-region slices (`benchmarks/slices.py`)\n\nMachine: {machine}; best of {args.repeats} interleaved rounds (wall and process CPU time).\n\n{table}\n"
     print(body)
-    if not args.no_write:
+    if args.write and not args.no_write:
         write_section(RESULTS, SECTION, body)
     if args.figures is not None:
         _figures(model, a[0], b[0], c[0], full, args.figures)

@@ -21,6 +21,19 @@ def shared_data_dir() -> Path:
     pytest.skip(f"canonical dataset files not found in {' or '.join(map(str, candidates))}")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """advlab's cache (checksum stamps, slice cache) in a temporary folder: tests never write into the
+    user's cache or into $ADVLAB_DATA."""
+    old = os.environ.get("ADVLAB_CACHE")
+    os.environ["ADVLAB_CACHE"] = str(tmp_path_factory.mktemp("advlab-cache"))
+    yield
+    if old is None:
+        os.environ.pop("ADVLAB_CACHE", None)
+    else:
+        os.environ["ADVLAB_CACHE"] = old
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Test models are tiny: one thread avoids thread-sync overhead (5-10x on a busy 2-core machine)
     # and makes float results independent of the machine's core count.

@@ -71,3 +71,29 @@ def test_failed_rename_leaves_no_temp_file(tmp_path: Path, monkeypatch: pytest.M
         write_text(path, "new")
     assert path.read_text() == "old"
     assert os.listdir(tmp_path) == ["f.txt"]
+
+
+def test_stale_temporaries_of_a_killed_write_are_removed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    stale = tmp_path / f".model.safetensors.{dead.stdout.strip()}.abc123.tmp"  # its writer was killed mid-write
+    stale.write_bytes(b"half a file")
+    live = tmp_path / f".model.safetensors.{os.getpid()}.zzz.tmp"  # another write of this process, still going
+    live.write_bytes(b"in progress")
+    write_bytes(tmp_path / "model.safetensors", b"complete")
+    assert not stale.exists() and live.exists()
+    assert (tmp_path / "model.safetensors").read_bytes() == b"complete"
+
+
+def test_files_are_written_with_the_users_umask(tmp_path: Path) -> None:
+    old = os.umask(0o027)
+    try:
+        write_text(tmp_path / "a.txt", "x")
+        with atomic_path(tmp_path / "b.bin") as tmp:
+            tmp.write_bytes(b"y")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o640
+    assert (tmp_path / "b.bin").stat().st_mode & 0o777 == 0o640

@@ -14,11 +14,12 @@ def save(model: Any, path: Any) -> Any:
     return _save(model, path)
 
 
-def load(path: Any, map_location: Any = "cpu") -> Any:
-    """Load a model saved by ``advlab.save``."""
+def load(path: Any, map_location: Any = "cpu", *, factory: Any = None) -> Any:
+    """Load a model saved by ``advlab.save``: a ``.safetensors`` file or a run folder (``runs/NAME``).
+    ``factory`` rebuilds a custom network when its spec's factory cannot be imported here."""
     from advlab.models import load as _load
 
-    return _load(path, map_location)
+    return _load(path, map_location, factory=factory)
 
 
 __all__ = ["__version__", "load", "save"]

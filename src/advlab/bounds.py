@@ -8,7 +8,7 @@ pair per feature. Bounds are stored as tensors that broadcast against a batch
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -20,6 +20,11 @@ class Bounds:
 
     lower: torch.Tensor
     upper: torch.Tensor
+    # copies on other devices/dtypes, made once: an attack loop clipping on the GPU must not copy the
+    # bounds from the host at every step.
+    _copies: dict[tuple[torch.device, torch.dtype], tuple[torch.Tensor, torch.Tensor]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.lower.shape != self.upper.shape:
@@ -55,8 +60,17 @@ class Bounds:
     def to(self, device: torch.device | str) -> Bounds:
         return Bounds(self.lower.to(device), self.upper.to(device))
 
+    def like(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(lower, upper) on ``x``'s device and dtype; copied there once, then reused."""
+        return self._on(x)
+
     def _on(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.lower.to(x.device, x.dtype), self.upper.to(x.device, x.dtype)
+        if self.lower.device == x.device and self.lower.dtype == x.dtype:
+            return self.lower, self.upper
+        key = (x.device, x.dtype)
+        if key not in self._copies:
+            self._copies[key] = (self.lower.to(x.device, x.dtype), self.upper.to(x.device, x.dtype))
+        return self._copies[key]
 
     def clip(self, x: torch.Tensor) -> torch.Tensor:
         lo, hi = self._on(x)

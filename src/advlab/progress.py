@@ -44,6 +44,8 @@ def progress(quiet: bool = False, transient: bool = False) -> Iterator[Any]:
         yield bar
 
 
-def echo(message: str, quiet: bool = False) -> None:
+def echo(message: str, quiet: bool = False, markup: bool = False) -> None:
+    """Print to stderr unless ``quiet``. Plain text by default: paths and names holding ``[``/``]`` are
+    printed as they are, never read as rich markup (pass ``markup=True`` for styled text)."""
     if not quiet:
-        Console(stderr=True).print(message)
+        Console(stderr=True).print(message, markup=markup, highlight=False)

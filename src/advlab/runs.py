@@ -8,6 +8,7 @@ data the model was trained on, so later commands load the same test set) and
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,13 +30,15 @@ class Run:
     path: Path
     info: dict[str, Any]
     model_file: str = MODEL_FILE
+    #: builds the model instead of reading ``model_file`` (a user's own network, see ``advlab.cli.model_source``)
+    loader: Callable[[], Model] | None = None
 
     @property
     def model_path(self) -> Path:
         return self.path / self.model_file
 
     def load_model(self) -> Model:
-        return load_model_file(self.model_path)
+        return self.loader() if self.loader is not None else load_model_file(self.model_path)
 
     def load_data(self, data_dir: str | Path | None = None, quiet: bool = True, **overrides: Any) -> Dataset:
         spec = dict(self.info.get("data", {}))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from advlab.attacks import APGD, APGDT, make_attack
+from advlab.attacks import APGD, APGDT, ATTACKS
 from advlab.attacks.apgd import checkpoints, dlr_loss
 
 
@@ -51,7 +51,7 @@ def test_stronger_than_fgsm_and_monotone_in_eps(digits_mlp):
     res = APGD("linf", steps=30)(model, x, y, eps=[0.02, 0.05, 0.1], seed=0)
     acc = res.robust_accuracy
     assert acc[0] >= acc[1] >= acc[2]
-    fgsm = make_attack("fgsm")(model, x, y, eps=[0.05]).robust_accuracy[0]
+    fgsm = ATTACKS.create("fgsm")(model, x, y, eps=[0.05]).robust_accuracy[0]
     assert acc[1] <= fgsm
 
 
@@ -87,7 +87,7 @@ def test_reproducible_and_validated(digits_mlp):
     a = APGD(steps=10)(model, x[:8], y[:8], eps=0.05, seed=3)
     b = APGD(steps=10)(model, x[:8], y[:8], eps=0.05, seed=3)
     assert torch.equal(a.adversarials, b.adversarials)
-    assert isinstance(make_attack("apgd-t", steps=5), APGDT)
+    assert isinstance(ATTACKS.create("apgd-t", steps=5), APGDT)
     for bad in ({"norm": "l0"}, {"loss": "mse"}, {"steps": 0}, {"rho": 1.5}):
         with pytest.raises(ValueError):
             APGD(**bad)

@@ -125,7 +125,7 @@ def test_bad_inputs_raise_clear_errors(digits_linear) -> None:
     with pytest.raises(TypeError, match="floating-point"):
         pgd(model, (x * 255).to(torch.uint8), y, eps=0.1)
     with pytest.raises(TypeError, match="torch.Tensor"):
-        pgd(model, x.numpy(), y, eps=0.1)
+        pgd(model, x.tolist(), y, eps=0.1)
     bad = x.clone()
     bad[3, 0, 1, 1] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
@@ -174,7 +174,7 @@ def test_black_box_model_is_refused_by_gradient_attacks(digits_linear) -> None:
         lambda: attacks.DeepFool(norm="l1"),
         lambda: attacks.DeepFool(candidates=1),
         lambda: attacks.DeepFool(overshoot=-1),
-        lambda: attacks.make_attack("pgd", steps="many"),
+        lambda: attacks.ATTACKS.create("pgd", steps="many"),
     ],
 )
 def test_bad_configuration_raises(make) -> None:
@@ -183,13 +183,13 @@ def test_bad_configuration_raises(make) -> None:
 
 
 def test_registry_names_and_config() -> None:
-    assert {"fgsm", "bim", "pgd", "deepfool"} <= set(attacks.attack_names())
-    pgd = attacks.make_attack("pgd", norm="l2", steps=7)
+    assert {"fgsm", "bim", "pgd", "deepfool"} <= set(attacks.ATTACKS.names())
+    pgd = attacks.ATTACKS.create("pgd", norm="l2", steps=7)
     assert isinstance(pgd, attacks.PGD) and pgd.norm.name == "l2" and pgd.steps == 7
     # Fewer steps than the 40 the defaults are made for get proportionally larger steps.
     assert pgd.config()["attack"] == "pgd" and pgd.config()["rel_stepsize"] == pytest.approx(0.1 * 40 / 7)
-    assert attacks.make_attack("pgd", norm="l2", steps=40).config()["rel_stepsize"] == pytest.approx(0.1)
-    assert attacks.make_attack("pgd", steps=100).config()["rel_stepsize"] == pytest.approx(0.01 / 0.3)
+    assert attacks.ATTACKS.create("pgd", norm="l2", steps=40).config()["rel_stepsize"] == pytest.approx(0.1)
+    assert attacks.ATTACKS.create("pgd", steps=100).config()["rel_stepsize"] == pytest.approx(0.01 / 0.3)
     assert attacks.PGD(stepsize=0.02).config()["stepsize"] == 0.02
     assert np.isclose(attacks.PGD().rel_stepsize, 0.01 / 0.3)
 

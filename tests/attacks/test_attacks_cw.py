@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from advlab.attacks import CarliniWagner, make_attack
+from advlab.attacks import ATTACKS, CarliniWagner
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,7 @@ def test_converted_sklearn_logistic_regression(digits_logistic_regression):
 
 
 def test_registered_and_validated():
-    attack = make_attack("cw", steps=10)
+    attack = ATTACKS.create("cw", steps=10)
     assert isinstance(attack, CarliniWagner) and attack.steps == 10 and attack.norm.name == "l2"
     assert CarliniWagner.minimization
     for bad in ({"steps": 0}, {"lr": -1.0}, {"initial_const": 0.0}, {"confidence": -1.0}, {"binary_search_steps": 1.5}):

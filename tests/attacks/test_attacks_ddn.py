@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from advlab.attacks import DDN, make_attack
+from advlab.attacks import ATTACKS, DDN
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,7 @@ def test_converted_sklearn_logistic_regression(digits_logistic_regression):
 
 
 def test_registered_and_validated():
-    attack = make_attack("ddn", steps=10, gamma=0.1)
+    attack = ATTACKS.create("ddn", steps=10, gamma=0.1)
     assert isinstance(attack, DDN) and attack.steps == 10 and attack.gamma == 0.1 and attack.norm.name == "l2"
     for bad in ({"steps": 0}, {"gamma": 0.0}, {"gamma": 1.0}, {"init_epsilon": -1.0}, {"levels": 1}):
         with pytest.raises(ValueError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from advlab.attacks import FMN, make_attack
+from advlab.attacks import ATTACKS, FMN
 
 NORMS = ("l0", "l1", "l2", "linf")
 
@@ -74,7 +74,7 @@ def test_converted_sklearn_logistic_regression(digits_logistic_regression):
 
 
 def test_registered_and_validated():
-    attack = make_attack("fmn", norm="linf", steps=10)
+    attack = ATTACKS.create("fmn", norm="linf", steps=10)
     assert isinstance(attack, FMN) and attack.norm.name == "linf" and attack.steps == 10
     assert attack.alpha_final == pytest.approx(attack.alpha_init / 100)
     for bad in ({"norm": "l3"}, {"steps": 0}, {"alpha_init": 0.0}, {"gamma_init": 1.0}, {"gamma_final": -0.1}):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from advlab.attacks import DDN, FMN, CarliniWagner, attack_names
+from advlab.attacks import ATTACKS, DDN, FMN, CarliniWagner
 from advlab.attacks.base import EPS_TOL
 
-ATTACKS = {
+MINIMAL = {
     "fmn-l2": lambda: FMN(norm="l2", steps=50),
     "fmn-linf": lambda: FMN(norm="linf", steps=50),
     "fmn-l0": lambda: FMN(norm="l0", steps=50),
@@ -38,10 +38,10 @@ def _counting_runs(attack):
     return calls
 
 
-@pytest.mark.parametrize("name", list(ATTACKS))
+@pytest.mark.parametrize("name", list(MINIMAL))
 def test_curve_from_one_run_per_batch(digits_mlp, name):
     model, x, y = digits_mlp
-    attack = ATTACKS[name]()
+    attack = MINIMAL[name]()
     eps = EPS[attack.norm.name]
     calls = _counting_runs(attack)
     result = attack(model, x, y, eps=eps, batch_size=12, seed=0)
@@ -73,6 +73,9 @@ def test_curve_agrees_with_the_minimal_run(digits_mlp):
         assert torch.equal(curve.adversarials[k], torch.where(fits, minimal.adversarials[0], x))
 
 
-def test_minimisation_attacks_are_registered():
-    assert {"cw", "ddn", "fmn"} <= set(attack_names())
-    assert all(cls.minimization for cls in (CarliniWagner, DDN, FMN))
+def test_minimisation_attacks_are_built_by_name_with_their_options():
+    for name, cls in {"cw": CarliniWagner, "ddn": DDN, "fmn": FMN}.items():
+        atk = ATTACKS.create(name, steps=7)
+        assert type(atk) is cls and atk.minimization and atk.steps == 7
+    with pytest.raises(ValueError, match="unknown option"):
+        ATTACKS.create("fmn", stpes=7)

@@ -55,7 +55,7 @@ def test_animate_trains_and_writes_one_frame_per_epoch(tmp_path):
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["--third", "purple"], "unknown strategy"),
+        (["--third", "purple"], "unknown third point"),
         (["--index", "9999"], "out of range"),
         (["--attack", "nope"], "unknown attack"),
         (["--out", "x.jpg"], "--out must end"),

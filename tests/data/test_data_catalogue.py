@@ -32,7 +32,7 @@ def test_data_dir_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
 
 
 def test_unknown_name_lists_known() -> None:
-    with pytest.raises(ValueError, match="known datasets: iris, digits"):
+    with pytest.raises(ValueError, match=r"unknown dataset .imagenet.; expected one of \[.*.digits.*.iris.*\]"):
         data.load("imagenet")
 
 

@@ -114,6 +114,25 @@ def test_interrupted_download_removes_partial_file(tmp_path: Path, monkeypatch: 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_download_stopped_by_sigterm_removes_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import signal
+
+    class _Terminated(_Response):
+        def read(self, size: int | None = -1) -> bytes:
+            if self.tell():
+                os.kill(os.getpid(), signal.SIGTERM)  # as `kill PID` or a stopped container would
+            return super().read(10)
+
+    monkeypatch.setattr(download, "urlopen", lambda request, timeout=None: _Terminated(b"x" * 100))
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(SystemExit) as stop:
+        data.fetch("mnist", data_dir=tmp_path, quiet=True)
+    assert stop.value.code == 128 + signal.SIGTERM
+    assert list(tmp_path.iterdir()) == []  # no .part file, not even the dataset folder
+    assert signal.getsignal(signal.SIGTERM) == before  # the handler is put back
+
+
 def test_progress_bar_goes_to_stderr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     import hashlib
 

@@ -123,7 +123,8 @@ def test_verification_is_cached_in_a_stamp(shared_data_dir: Path, tmp_path: Path
     for name in MNIST_FILES:
         shutil.copy(shared_data_dir / "mnist" / name, folder / name)
     data.fetch("mnist", data_dir=tmp_path, quiet=True)
-    assert (folder / checksum.STAMP_NAME).is_file()
+    assert checksum.stamp_path().is_file()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(MNIST_FILES)  # nothing written beside the data
     checksum._memo.clear()
     calls: list[Path] = []
     real = checksum.md5_of
@@ -144,8 +145,40 @@ def test_verification_is_cached_in_a_stamp(shared_data_dir: Path, tmp_path: Path
         assert [p.name for p in calls] == [LABELS]
 
 
-def test_read_only_folder_gets_no_stamp(shared_data_dir: Path) -> None:
+def test_the_data_folder_is_never_written(shared_data_dir: Path) -> None:
+    before = sorted(p.name for p in (shared_data_dir / "mnist").iterdir())
+    data.fetch("mnist", data_dir=shared_data_dir, quiet=True)
+    assert sorted(p.name for p in (shared_data_dir / "mnist").iterdir()) == before
+
+
+def test_a_stamp_cannot_be_forged_with_same_size_and_mtime(shared_data_dir: Path, tmp_path: Path) -> None:
+    import os
+
     from advlab.data import checksum
 
-    data.fetch("mnist", data_dir=shared_data_dir, quiet=True)
-    assert not (shared_data_dir / "mnist" / checksum.STAMP_NAME).exists()
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for name in MNIST_FILES:
+        shutil.copy(shared_data_dir / "mnist" / name, folder / name)
+    data.fetch("mnist", data_dir=tmp_path, quiet=True)
+    target = folder / LABELS
+    st = target.stat()
+    raw = bytearray(target.read_bytes())
+    raw[-5] ^= 0xFF  # other bytes, same size
+    target.write_bytes(bytes(raw))
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))  # same mtime too
+    assert (target.stat().st_size, target.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    checksum._memo.clear()  # as in a new process
+    with pytest.raises(DatasetError, match="md5 checksum mismatch"):
+        data.fetch("mnist", data_dir=tmp_path, quiet=True)
+
+
+def test_an_unreadable_file_is_a_clear_error(shared_data_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for name in MNIST_FILES:
+        shutil.copy(shared_data_dir / "mnist" / name, folder / name)
+    (folder / LABELS).unlink()
+    (folder / LABELS).mkdir()  # present, but not a readable file
+    with pytest.raises(DatasetError, match="cannot read|missing"):
+        data.load("mnist", data_dir=tmp_path, download=False, quiet=True)

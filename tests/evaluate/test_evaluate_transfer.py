@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from advlab import data
-from advlab.attacks import make_attack
+from advlab.attacks import ATTACKS
 from advlab.evaluate import TransferResult, transfer
 from advlab.models import build, wrap
 from advlab.train import fit
@@ -30,7 +30,7 @@ def models(digits):
 
 def test_diagonal_is_the_whitebox_error_and_shapes_and_names(digits, models):
     x, y = digits.x_test[:120], digits.y_test[:120]
-    fgsm = make_attack("fgsm")
+    fgsm = ATTACKS.create("fgsm")
     eps = [0.05, 0.2]
     r = transfer(models, models, fgsm, x, y, eps, seed=0)
     assert isinstance(r, TransferResult)
@@ -51,7 +51,7 @@ def test_diagonal_is_the_whitebox_error_and_shapes_and_names(digits, models):
 def test_transfer_rate_counts_only_inputs_both_models_get_right(digits, models):
     x, y = digits.x_test[:100], digits.y_test[:100]
     soft, mlp = models["soft"], models["mlp"]
-    fgsm = make_attack("fgsm")
+    fgsm = ATTACKS.create("fgsm")
     r = transfer([soft], {"mlp": mlp}, fgsm, x, y, 0.1, seed=0)
     adv = fgsm(soft, x, y, eps=0.1, seed=0).adversarials[0]
     both = (soft.predict(x) == y) & (mlp.predict(x) == y)
@@ -68,7 +68,7 @@ def test_list_names_are_made_unique_and_black_box_targets_work(digits, models):
     soft = models["soft"]
     box = wrap(lambda a: soft.predict_proba(torch.as_tensor(a)).numpy(), bounds=(0, 1), classes=digits.class_names,
                input_shape=digits.input_shape)
-    r = transfer([soft, soft], [box], make_attack("fgsm"), x, y, 0.2, seed=0)
+    r = transfer([soft, soft], [box], ATTACKS.create("fgsm"), x, y, 0.2, seed=0)
     assert r.source_names == ("softmax#1", "softmax#2")
     # The black box computes the same function as the source: same errors as white-box.
     np.testing.assert_allclose(r.error_rate[0, :, 0], r.source_error[0], atol=1e-7)
@@ -77,7 +77,7 @@ def test_list_names_are_made_unique_and_black_box_targets_work(digits, models):
 def test_mismatched_models_and_bad_arguments_fail_clearly(digits, models):
     x, y = digits.x_test[:10], digits.y_test[:10]
     soft = models["soft"]
-    fgsm = make_attack("fgsm")
+    fgsm = ATTACKS.create("fgsm")
     other_shape = build("softmax", input_shape=(1, 4, 4), classes=10)
     other_classes = build("softmax", input_shape=digits.input_shape, classes=3)
     other_bounds = build("softmax", input_shape=digits.input_shape, classes=10, bounds=(0, 2))

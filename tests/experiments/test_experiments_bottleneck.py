@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from advlab.experiments import ExperimentContext, get_experiment
+from advlab.experiments import EXPERIMENTS, ExperimentContext
 from advlab.experiments import bottleneck_fooling as bf
 from advlab.models import build
 
@@ -17,7 +17,7 @@ from advlab.models import build
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
     ctx = ExperimentContext(tmp_path_factory.mktemp("bottleneck"), quiet=True, fast=True, options={"data": "digits"})
-    res = get_experiment("bottleneck-fooling").run(ctx)
+    res = EXPERIMENTS.get("bottleneck-fooling").run(ctx)
     yield res
     for fig in res.figures.values():
         plt.close(fig)

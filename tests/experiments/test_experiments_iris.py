@@ -9,14 +9,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from advlab.experiments import ExperimentContext, get_experiment
+from advlab.experiments import EXPERIMENTS, ExperimentContext
 from advlab.experiments import iris_fooling as iris
 
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
     ctx = ExperimentContext(tmp_path_factory.mktemp("iris"), quiet=True, fast=True, options={"queries": [(3, 8), (0.1, 5)]})
-    res = get_experiment("iris-fooling").run(ctx)
+    res = EXPERIMENTS.get("iris-fooling").run(ctx)
     yield res
     for fig in res.figures.values():
         plt.close(fig)

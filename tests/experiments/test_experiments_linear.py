@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from advlab.experiments import ExperimentContext, get_experiment, run_experiment
+from advlab.experiments import EXPERIMENTS, ExperimentContext, run_experiment
 from advlab.experiments.linear_dimension import box_min_eps
 
 
@@ -60,7 +60,7 @@ def test_goodfellow_linear_fgsm_fools_linear_models(tmp_path, shared_data_dir):
 
 def test_linear_dimension_slopes_and_exactness(tmp_path, shared_data_dir):
     options = {"resolutions": [7, 14], "synthetic_dims": [10, 100, 1000, 5000], "synthetic_samples": 100}
-    result = get_experiment("linear-dimension").run(_ctx(tmp_path, shared_data_dir, **options))
+    result = EXPERIMENTS.get("linear-dimension").run(_ctx(tmp_path, shared_data_dir, **options))
     synth = result.metrics["synthetic"]
     assert synth["fixed_m"]["slope"] == pytest.approx(-1.0, abs=0.2)
     assert synth["fixed_noise"]["slope"] == pytest.approx(-0.5, abs=0.2)
@@ -76,7 +76,7 @@ def test_linear_dimension_slopes_and_exactness(tmp_path, shared_data_dir):
 
 def test_transfer_disjoint_matrices(tmp_path, shared_data_dir):
     options = {"limit_train": 1200, "n": 80, "pgd_steps": 5}
-    result = get_experiment("transfer-disjoint").run(_ctx(tmp_path, shared_data_dir, **options))
+    result = EXPERIMENTS.get("transfer-disjoint").run(_ctx(tmp_path, shared_data_dir, **options))
     for name in ("fgsm", "pgd"):
         m = result.metrics[name]
         err = np.array(m["error_rate"])

@@ -8,7 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
-from advlab.experiments import ExperimentContext, get_experiment
+from advlab.experiments import EXPERIMENTS, ExperimentContext
 
 # Smaller than fast mode's own settings: the test checks the plumbing and the invariants, not the pictures.
 SMALL = {"resolution": 32, "church_images": 2, "church_resolution": 12, "pgd_steps": 8, "candidates": 8, "pair_tries": 20000,
@@ -17,7 +17,7 @@ SMALL = {"resolution": 32, "church_images": 2, "church_resolution": 12, "pgd_ste
 
 def _run(name, tmp_path_factory, **options):
     ctx = ExperimentContext(tmp_path_factory.mktemp(name), quiet=True, fast=True, options=options)
-    return get_experiment(name).run(ctx), ctx
+    return EXPERIMENTS.get(name).run(ctx), ctx
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,8 @@ def test_slices_mnist_outputs(mnist_slices):
         assert row["regions (4-conn.)"] >= row["classes seen"] >= 2  # a and b differ in class
     assert {"third_points", "local_global", "church_windows", "profiles"} <= set(res.figures)
     assert set(res.captions) == set(res.figures)
-    assert m["church"]["centre_is_prediction"] == 1.0
+    assert m["church"]["image_is_prediction"] == 1.0
+    assert set(m["church"]["inside_H_by_kind"]) == set(m["church"]["kinds"]) and "crosses a decision boundary" in res.summary
     assert "outside" in res.summary and "fast mode" in res.scale
 
 
@@ -52,9 +53,14 @@ def test_slices_mnist_connectivity_demonstration(mnist_slices):
     assert conn["disconnected_in"] != conn["connected_in"] and "connectivity" in res.figures
 
 
-def test_slices_mnist_reuses_the_cached_model(mnist_slices):
+def test_slices_mnist_reuses_the_cached_model(mnist_slices, monkeypatch):
     res, ctx = mnist_slices
-    again = get_experiment("slices-mnist").run(ctx)  # same out_dir: the trained model is loaded, not retrained
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the cached model should have been loaded, not retrained")
+
+    monkeypatch.setattr("advlab.experiments.recipes.fit", no_training)
+    again = EXPERIMENTS.get("slices-mnist").run(ctx)  # same out_dir: the trained model is loaded, not retrained
     assert again.metrics["test_accuracy"] == res.metrics["test_accuracy"]
     assert again.metrics["adversarial_l2"] == pytest.approx(res.metrics["adversarial_l2"])
     for fig in again.figures.values():

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from advlab import data
 from advlab.models import build, load, save
-from advlab.train import FastFGSM, FGSMAdversarial, PGDAdversarial, StandardTraining, fit, make_method
+from advlab.train import METHODS, FastFGSM, FGSMAdversarial, PGDAdversarial, StandardTraining, fit
 
 
 @pytest.fixture(scope="module")
@@ -91,14 +91,14 @@ def test_pgd_loss_at_least_fgsm_loss_at_least_clean_loss(digits, trained):
     torch.manual_seed(0)
     clean = F.cross_entropy(trained.logits(x), y)
     fgsm = F.cross_entropy(trained.logits(FGSMAdversarial(0.1).perturb(trained, x, y)), y)
-    pgd = F.cross_entropy(trained.logits(PGDAdversarial(0.1, steps=10, stepsize=0.025).perturb(trained, x, y)), y)
+    pgd = F.cross_entropy(trained.logits(PGDAdversarial(0.1, steps=10, stepsize=0.025, stop_when_fooled=False).perturb(trained, x, y)), y)
     assert clean < fgsm < pgd
 
 
 def test_pgd_without_random_start_is_deterministic_and_one_step_equals_fgsm(digits, trained):
     trained.eval()
     x, y = digits.x_test[:50], digits.y_test[:50]
-    one_step = PGDAdversarial(0.1, steps=1, stepsize=0.1, random_start=False).perturb(trained, x, y)
+    one_step = PGDAdversarial(0.1, steps=1, stepsize=0.1, random_start=False, stop_when_fooled=False).perturb(trained, x, y)
     torch.testing.assert_close(one_step, FGSMAdversarial(0.1).perturb(trained, x, y))
 
 
@@ -131,12 +131,16 @@ def test_crafting_costs_one_forward_per_step_and_leaves_weight_grads_alone(digit
 
 @pytest.mark.parametrize(("name", "options", "expected"), [
     ("fgsm", {"eps": 0.1}, {"method": "fgsm", "eps": 0.1, "alpha": 0.5}),
-    ("pgd", {"eps": 0.3}, {"method": "pgd", "eps": 0.3, "steps": 40, "stepsize": 0.01, "random_start": True,
-                           "stop_when_fooled": False}),
-    ("fast", {"eps": 0.2}, {"method": "fast", "eps": 0.2, "step": 0.25, "clip_start": True}),
+    # issue 9's defaults: Wong et al.'s MNIST PGD loop (10 steps of 0.04 at ε 0.3, fooled samples stop)
+    # and their unclipped fast start.
+    ("pgd", {"eps": 0.3}, {"method": "pgd", "eps": 0.3, "steps": 10, "stepsize": 0.04, "random_start": True,
+                           "stop_when_fooled": True}),
+    ("pgd", {"eps": 0.3, "steps": 40}, {"method": "pgd", "eps": 0.3, "steps": 40, "stepsize": 0.01, "random_start": True,
+                                        "stop_when_fooled": True}),
+    ("fast", {"eps": 0.2}, {"method": "fast", "eps": 0.2, "step": 0.25, "clip_start": False}),
 ])
 def test_make_method_builds_each_by_name_with_full_config(name, options, expected):
-    config = make_method(name, **options).config()
+    config = METHODS.create(name, **options).config()
     assert config.keys() == expected.keys()
     assert config == pytest.approx(expected)
 
@@ -144,9 +148,9 @@ def test_make_method_builds_each_by_name_with_full_config(name, options, expecte
 @pytest.mark.parametrize("bad", [{"eps": -0.1}, {"eps": float("nan")}, {"eps": 0.1, "alpha": 1.5}, {}])
 def test_invalid_parameters_are_refused(bad):
     with pytest.raises(ValueError):
-        make_method("fgsm", **bad)
+        METHODS.create("fgsm", **bad)
     with pytest.raises(ValueError):
-        make_method("pgd", eps=0.1, steps=0)
+        METHODS.create("pgd", eps=0.1, steps=0)
 
 
 def test_robust_training_raises_robustness_over_standard_training(digits):
@@ -227,7 +231,7 @@ def test_pgd_stop_when_fooled_freezes_misclassified_samples():
     torch.manual_seed(1)
     frozen = PGDAdversarial(0.1, steps=5, stepsize=0.02, random_start=False, stop_when_fooled=True).perturb(model, x, y)
     torch.manual_seed(1)
-    moving = PGDAdversarial(0.1, steps=5, stepsize=0.02, random_start=False).perturb(model, x, y)
+    moving = PGDAdversarial(0.1, steps=5, stepsize=0.02, random_start=False, stop_when_fooled=False).perturb(model, x, y)
     assert torch.equal(frozen[:32], x[:32])
     assert not torch.equal(moving[:32], x[:32])
     assert (frozen - x).abs().max() <= 0.1 + 1e-6 and frozen.min() >= 0 and frozen.max() <= 1
@@ -242,7 +246,7 @@ def test_fast_fgsm_unclipped_start_keeps_background_random():
     torch.manual_seed(0)
     model = build("softmax", input_shape=(1, 4, 4), classes=3)
     x = torch.zeros(256, 1, 4, 4)  # black background, as MNIST
-    clipped = FastFGSM(0.3, step=0.375).random_start(model, x)
+    clipped = FastFGSM(0.3, step=0.375, clip_start=True).random_start(model, x)
     unclipped = FastFGSM(0.3, step=0.375, clip_start=False).random_start(model, x)
     assert clipped.min() >= 0 and unclipped.min() < -0.2
     y = torch.zeros(256, dtype=torch.long)

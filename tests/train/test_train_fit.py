@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from advlab import data
 from advlab.data.dataset import Dataset
 from advlab.models import Model, build, wrap
-from advlab.train import BatchLoss, FitState, History, TrainingMethod, fit, make_method, method_names, register_method
+from advlab.train import METHODS, BatchLoss, FitState, History, TrainingMethod, fit
 
 
 @pytest.fixture(scope="module")
@@ -198,9 +198,9 @@ class SmoothedTraining(TrainingMethod):
 
 
 def test_custom_training_method_plugs_in(digits: Dataset) -> None:
-    register_method("smoothed-test", SmoothedTraining)
-    assert "smoothed-test" in method_names()
-    method = make_method("smoothed-test", smoothing=0.2, eps=None)  # None-valued options are dropped
+    METHODS.register("smoothed-test", SmoothedTraining)
+    assert "smoothed-test" in METHODS.names()
+    method = METHODS.create("smoothed-test", smoothing=0.2)
     assert isinstance(method, SmoothedTraining) and method.smoothing == 0.2
     model = _mlp(digits)
     history = fit(model, digits, method=method, epochs=2, batch_size=128, lr=3e-3, quiet=True)
@@ -210,6 +210,6 @@ def test_custom_training_method_plugs_in(digits: Dataset) -> None:
     assert model.spec["training"]["schedule"] == "cosine"  # the method's default schedule
     assert history.epochs[1].loss < history.epochs[0].loss
     with pytest.raises(ValueError, match="unknown training method"):
-        make_method("no-such-method")
+        METHODS.create("no-such-method")
     with pytest.raises(ValueError, match="smoothed-test"):
-        make_method("smoothed-test", temperature=2.0)
+        METHODS.create("smoothed-test", temperature=2.0)

@@ -109,11 +109,44 @@ def test_face_false_reproduces_the_unrestricted_windows(setup):
     free = compute_church_windows(model, x, attack="pgd", eps=0.1, resolution=9, radius=0.1, face=False)
     assert not free.face and free.feasible.mean() < 0.05  # any unrestricted direction leaves H on one side of a
     assert (free.inside_radius == 0).all()
-    # on an interior image the face is all of H: both settings give the same windows
+    # on an interior image the face is all of H: both settings give the same adversarial direction; only the
+    # random directions differ (room-weighted within the face)
     _, inner, data = setup
     again = compute_church_windows(model, inner, torch.tensor([0, 1]), attack="pgd", eps=0.2, resolution=9, radius=0.15, face=False)
-    np.testing.assert_allclose(again.directions, data.directions)
-    np.testing.assert_array_equal(again.labels, data.labels)
+    np.testing.assert_allclose(again.directions[:, [0, 2], 0], data.directions[:, [0, 2], 0])
+    np.testing.assert_allclose(again.step, data.step)
+
+
+def test_random_directions_are_room_weighted(setup):
+    model, _, _ = setup
+    x = _saturated_image()
+    flat = x.reshape(-1).numpy().astype(np.float64)
+    room = np.minimum(flat, 1 - flat)
+    data = compute_church_windows(model, x, kinds=("random",), attack="gradient", resolution=5, radius=0.1, seed=3)
+    # e = g ⊙ room / ‖g ⊙ room‖ with g Gaussian: the same g reproduces it exactly
+    gen = torch.Generator().manual_seed(3)
+    g = torch.randn(16, generator=gen, dtype=torch.float64).numpy() * room
+    np.testing.assert_allclose(data.directions[0, 0, 0], g / np.linalg.norm(g), atol=1e-12)
+
+
+def test_midpoint_windows_hold_the_image_and_the_adversarial(setup):
+    model, _, _ = setup
+    x = _saturated_image()
+    data = compute_church_windows(model, x, attack="pgd", eps=0.3, kinds=("adversarial", "random"), resolution=21, center="midpoint")
+    step = float(data.step[0, 0])
+    assert data.center == "midpoint" and data.offsets[0, 0] == pytest.approx(step / 2) and data.offsets[0, 1] == 0.0
+    assert data.radius == pytest.approx(0.6 * step)  # default: a and ☆ at ±step/2, inside the window
+    # the image itself is where the offset says: the model's class there is the image's prediction
+    assert data.image_labels[0, 0] == data.predictions[0] and data.image_labels[0, 1] == data.predictions[0]
+    # the window's centre pixel column holds the midpoint a + step/2·e₁ (odd resolution: exactly)
+    mid = x.reshape(-1).numpy() + step / 2 * data.directions[0, 0, 0]
+    expected = model.predict_proba(torch.as_tensor(mid, dtype=torch.float32).reshape(1, *SHAPE)).numpy()[0]
+    np.testing.assert_allclose(data.probabilities[0, 0, 10, 10], expected, rtol=1e-5, atol=1e-6)
+    # the segment a → ☆ lies in H (both ends do), so the window's axis between them is feasible
+    assert data.feasible[0, 0, 10, 3:18].all()
+    assert data.crosses_boundary()[0, 0] == bool(data.fooled[0, 0] or (data.labels[0, 0, 10] != data.predictions[0]).any())
+    with pytest.raises(ValueError, match="center"):
+        compute_church_windows(model, x, attack="pgd", eps=0.3, center="corner")
 
 
 def test_face_needs_free_pixels(setup):

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from advlab import data
-from advlab.attacks import make_attack
+from advlab.attacks import ATTACKS
 from advlab.evaluate import transfer
 from advlab.models import build
 from advlab.viz import AdversarialGallery, TransferDisplay, gallery_data
@@ -23,7 +23,7 @@ def setup():
     torch.manual_seed(0)
     model = build("softmax", input_shape=ds.input_shape, classes=ds.class_names)
     x, y = ds.x_test[:30], ds.y_test[:30]
-    return model, x, y, make_attack("fgsm")(model, x, y, eps=[0.05, 0.2], seed=0)
+    return model, x, y, ATTACKS.create("fgsm")(model, x, y, eps=[0.05, 0.2], seed=0)
 
 
 @pytest.fixture(autouse=True)
@@ -69,14 +69,14 @@ def test_gallery_rejects_non_images_and_bad_arguments(setup):
         gallery_data("not a result")
     ds = data.load("iris")
     flat = build("softmax", input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds)
-    tab = make_attack("fgsm")(flat, ds.x_test[:5], ds.y_test[:5], eps=0.1)
+    tab = ATTACKS.create("fgsm")(flat, ds.x_test[:5], ds.y_test[:5], eps=0.1)
     with pytest.raises(ValueError, match="images"):
         gallery_data(tab)
 
 
 def test_transfer_display_writes_the_matrix_in_its_cells(setup):
     model, x, y, _ = setup
-    r = transfer({"a": model}, {"a": model, "b": model}, make_attack("fgsm"), x, y, [0.05, 0.2], seed=0)
+    r = transfer({"a": model}, {"a": model, "b": model}, ATTACKS.create("fgsm"), x, y, [0.05, 0.2], seed=0)
     disp = TransferDisplay(r).plot(eps_index=1, kind="transfer")
     texts = [t.get_text() for t in disp.ax_.texts]
     assert texts == [f"{100 * v:.1f}%" for v in r.transfer_rate[1].ravel()]

@@ -10,7 +10,7 @@ from advlab.attacks.fmn import FMN
 from advlab.attacks.gradient_descent import GradientDescent
 from advlab.attacks.norms import Norm, get_norm
 from advlab.attacks.pgd import BIM, PGD
-from advlab.attacks.registry import attack_names, make_attack, register_attack
+from advlab.attacks.registry import ATTACKS
 from advlab.attacks.result import AttackResult
 
-__all__ = ["APGD", "APGDT", "Attack", "AttackResult", "BIM", "DeepFool", "FGSM", "GradientDescent", "PGD", "CarliniWagner", "DDN", "FMN", "Norm", "attack_names", "get_norm", "make_attack", "register_attack"]
+__all__ = ["APGD", "APGDT", "Attack", "AttackResult", "BIM", "DeepFool", "FGSM", "GradientDescent", "PGD", "CarliniWagner", "DDN", "FMN", "Norm", "ATTACKS", "get_norm"]

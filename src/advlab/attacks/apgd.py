@@ -28,10 +28,9 @@ import torch
 import torch.nn.functional as F
 
 from advlab.attacks.base import Attack
-from advlab.attacks.gradient_descent import BallInBounds, Box, Feasible
 from advlab.attacks.margins import is_adversarial
-from advlab.attacks.norms import LInf, per_sample
-from advlab.attacks.registry import register_attack
+from advlab.attacks.norms import Feasible, per_sample
+from advlab.attacks.registry import ATTACKS
 from advlab.attacks.validation import check_positive_int
 from advlab.models.model import Model
 
@@ -68,7 +67,7 @@ def apgd_loss(logits: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None
     return -F.cross_entropy(logits, target, reduction="none")
 
 
-@register_attack("apgd")
+@ATTACKS.register("apgd")
 class APGD(Attack):
     """``APGD(norm="linf", steps=100, loss="ce", restarts=1, rho=0.75, momentum=0.75)``; loss "ce" or "dlr"."""
 
@@ -154,7 +153,7 @@ class APGD(Attack):
         out = x.clone()
         out_ok = torch.zeros(n, dtype=torch.bool, device=x.device)
         out_loss = torch.full((n,), float("-inf"), device=x.device)
-        feasible_all: Feasible = Box(model, x, eps) if isinstance(self.norm, LInf) else BallInBounds(self.norm, model, x, eps)
+        feasible_all: Feasible = self.norm.feasible(x, eps, model.bounds)
         x_adv = feasible_all.project(x + self.norm.random(x, eps, generator))
 
         # Per active point state; ``act`` maps it back to the batch.
@@ -189,7 +188,7 @@ class APGD(Attack):
                 x_adv, x_prev, grad, loss, step = x_adv[keep], x_prev[keep], grad[keep], loss[keep], step[keep]
                 best_x, best_grad, best_loss, prev_loss = best_x[keep], best_grad[keep], best_loss[keep], prev_loss[keep]
                 count, loss_at_check, reduced_at_check = count[keep], loss_at_check[keep], reduced_at_check[keep]
-                feasible = Box(model, xs, es) if isinstance(self.norm, LInf) else BallInBounds(self.norm, model, xs, es)
+                feasible = self.norm.feasible(xs, es, model.bounds)
             if k == self.steps:
                 break
             # The step: steepest ascent, projected, mixed with the previous move.
@@ -229,7 +228,7 @@ class APGD(Attack):
         return logits.detach(), loss.detach(), grad.detach()
 
 
-@register_attack("apgd-t")
+@ATTACKS.register("apgd-t")
 class APGDT(APGD):
     """APGD-T: targeted DLR APGD against each of the clean input's ``targets`` runner-up classes in turn.
 

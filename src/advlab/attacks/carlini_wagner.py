@@ -18,7 +18,7 @@ import torch
 
 from advlab.attacks.margins import input_logits, keep_best, logit_margin
 from advlab.attacks.minimal import MinimalAttack
-from advlab.attacks.registry import register_attack
+from advlab.attacks.registry import ATTACKS
 from advlab.attacks.validation import check_positive_float, check_positive_int
 from advlab.models.model import Model
 
@@ -28,7 +28,7 @@ _BETA1, _BETA2, _ADAM_EPS = 0.9, 0.999, 1e-8
 _TANH_SHRINK = 1 - 1e-6
 
 
-@register_attack("cw")
+@ATTACKS.register("cw")
 class CarliniWagner(MinimalAttack):
     """``CarliniWagner(steps=1000, binary_search_steps=9, initial_const=1e-2, confidence=0.0, lr=0.01)``.
 
@@ -107,6 +107,7 @@ class CarliniWagner(MinimalAttack):
         prev_loss = torch.full((n,), math.inf, device=x.device)
         check_every = max(self.steps // 10, 1)
         for step in range(self.steps):
+            self.step_done()
             idx = active.nonzero().squeeze(1)
             if idx.numel() == 0:
                 break

@@ -19,12 +19,12 @@ from advlab.attacks.fmn import cosine_schedule
 from advlab.attacks.margins import input_logits, is_adversarial, keep_best, widest_perturbation
 from advlab.attacks.minimal import MinimalAttack
 from advlab.attacks.norms import per_sample
-from advlab.attacks.registry import register_attack
+from advlab.attacks.registry import ATTACKS
 from advlab.attacks.validation import check_positive_float, check_positive_int
 from advlab.models.model import Model
 
 
-@register_attack("ddn")
+@ATTACKS.register("ddn")
 class DDN(MinimalAttack):
     """``DDN(steps=100, init_epsilon=1.0, gamma=0.05, alpha_init=1.0, alpha_final=0.01, levels=None)``.
 
@@ -76,6 +76,7 @@ class DDN(MinimalAttack):
         # Untargeted: climb the label's cross-entropy; targeted: descend the target's.
         sign, cls = (1.0, y) if target is None else (-1.0, target)
         for step in range(self.steps):
+            self.step_done()
             alpha = cosine_schedule(self.alpha_init, self.alpha_final, step, self.steps)
             x_adv = (x + delta).requires_grad_(True)
             logits = input_logits(model, x_adv)

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import torch
 
 from advlab.attacks.base import Attack
-from advlab.attacks.registry import register_attack
+from advlab.attacks.registry import ATTACKS
 from advlab.attacks.validation import check_positive_int
 from advlab.models.model import Model
 
@@ -25,7 +25,7 @@ _STEP_SLACK = 1e-4
 _TINY = 1e-8
 
 
-@register_attack("deepfool")
+@ATTACKS.register("deepfool")
 class DeepFool(Attack):
     """Minimal-perturbation attack in L2 or L∞; ``candidates`` rival classes (the most likely) per sample."""
 
@@ -65,6 +65,7 @@ class DeepFool(Attack):
         active = torch.arange(len(x), device=x.device)
         rivals: torch.Tensor | None = None  # (N, candidates − 1), chosen at the clean input
         for _ in range(self.steps):
+            self.step_done()
             xa = x_adv[active].requires_grad_(True)
             logits = model(xa)
             ya = y[active]
@@ -100,14 +101,11 @@ class DeepFool(Attack):
 
     def _step(self, f: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         """Move to the nearest linearised boundary: distance |f_k| / ‖w_k‖_dual, for the best k."""
-        flat = w.flatten(2)
-        dual = flat.norm(dim=2) if self.norm.name == "l2" else flat.abs().sum(dim=2)
+        dual = self.norm.dual(w, dim=2)
         dist = f.abs() / (dual + _TINY)
         best = dist.argmin(dim=1)
         rows = torch.arange(len(f), device=f.device)
         d = dist[rows, best] + _STEP_SLACK
         wb = w[rows, best]
-        shape = (-1,) + (1,) * (wb.ndim - 1)
-        if self.norm.name == "l2":
-            return (d / (dual[rows, best] + _TINY)).reshape(shape) * wb
-        return d.reshape(shape) * wb.sign()
+        # The step of dual-norm length d along the norm's steepest direction of w.
+        return d.reshape((-1,) + (1,) * (wb.ndim - 1)) * self.norm.steepest(wb)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from advlab.attacks.gradient_descent import GradientDescent
-from advlab.attacks.registry import register_attack
+from advlab.attacks.registry import ATTACKS
 
 
-@register_attack("fgsm")
+@ATTACKS.register("fgsm")
 class FGSM(GradientDescent):
     """Fast gradient (sign) method: ``x + ε·sign(∇loss)`` in L∞, ``x + ε·∇/‖∇‖`` in L2, sparse in L1."""
 
@@ -19,4 +19,4 @@ class FGSM(GradientDescent):
         super().__init__(norm, steps=1, rel_stepsize=1.0, random_start=False, loss=loss, l1_sparsity=l1_sparsity)
 
     def params(self) -> dict[str, Any]:
-        return {"loss": self.loss, **({"l1_sparsity": self.l1_sparsity} if self.norm.name == "l1" else {})}
+        return {"loss": self.loss, **({"l1_sparsity": self.l1_sparsity} if self.norm.sparse_steps else {})}

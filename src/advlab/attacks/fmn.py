@@ -34,12 +34,10 @@ from advlab.attacks.adversarial_start import adversarial_start
 from advlab.attacks.margins import input_logits, is_adversarial, keep_best, logit_margin, widest_perturbation
 from advlab.attacks.minimal import MinimalAttack
 from advlab.attacks.norms import per_sample
-from advlab.attacks.registry import register_attack
+from advlab.attacks.registry import ATTACKS
 from advlab.attacks.validation import check_positive_float, check_positive_int
 from advlab.models.model import Model
 
-# The dual norm's order, which turns a gradient into a linear distance to the boundary.
-_DUAL = {"l1": math.inf, "l2": 2.0, "linf": 1.0}
 #: Where FMN stopped at distance d (L∞/L2), APGD tries for an adversarial at REFINE·d to restart from.
 REFINE = 0.75
 
@@ -49,7 +47,7 @@ def cosine_schedule(start: float, end: float, step: int, steps: int) -> float:
     return end + (start - end) * (1 + math.cos(math.pi * step / steps)) / 2
 
 
-@register_attack("fmn")
+@ATTACKS.register("fmn")
 class FMN(MinimalAttack):
     """``FMN(norm="l2", steps=100, alpha_init=1.0, alpha_final=None (α/100), gamma_init=0.05, gamma_final=0.001, adversarial_init=True)``."""
 
@@ -128,7 +126,7 @@ class FMN(MinimalAttack):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """FMN's loop from ``x + delta``; ``found`` marks inputs whose start is already adversarial
         (their radius starts at ‖delta‖ and shrinks). Returns the best adversarials and their distances."""
-        n, norm, l0 = len(x), self.norm, self.norm.name == "l0"
+        n, norm, l0 = len(x), self.norm, self.norm.discrete
         start = norm.distance(delta)
         if l0:
             worst = torch.full((n,), float(x[0].numel()), device=x.device)
@@ -139,6 +137,7 @@ class FMN(MinimalAttack):
         found = found.clone()
         best, best_dist = x.clone(), torch.full((n,), math.inf, device=x.device)
         for step in range(self.steps):
+            self.step_done()
             alpha = cosine_schedule(self.alpha_init, self.alpha_final, step, self.steps)
             gamma = cosine_schedule(self.gamma_init, self.gamma_final, step, self.steps)
             x_adv = (x + delta).requires_grad_(True)
@@ -154,7 +153,7 @@ class FMN(MinimalAttack):
                     shrink = torch.minimum(torch.minimum(radius - 1, (radius * (1 - gamma)).floor()), best_dist)
                     radius = torch.where(ok, shrink, torch.maximum(radius + 1, (radius * (1 + gamma)).floor())).clamp_min(0)
                 else:
-                    dual = torch.linalg.vector_norm(grad.flatten(1), ord=_DUAL[norm.name], dim=1)
+                    dual = norm.dual(grad)
                     to_boundary = margin.abs() / dual.clamp_min(1e-12)
                     # Before the first success the paper jumps to the linear estimate; we never let that
                     # be less than a (1 + γ) growth, or clipping at the bounds can pin ε below the boundary.

@@ -11,41 +11,35 @@ three elementwise passes to the model's own forward and backward.
 from __future__ import annotations
 
 import math
-from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 import torch
 
 from advlab.attacks.base import Attack
-from advlab.attacks.gradients import check_loss, is_adversarial, objective, objective_grad
-from advlab.attacks.norms import L1, LInf, Norm, per_sample
+from advlab.attacks.gradients import check_loss, objective, objective_grad, objective_grad_and_logits
+from advlab.attacks.margins import is_adversarial
+from advlab.attacks.norms import DEFAULT_STEPS, Feasible, per_sample
 from advlab.attacks.validation import check_positive_int
 from advlab.models.model import Model
 
-#: Step size relative to ε when none is given. L∞: Madry et al.'s (and Foolbox's) 0.01 for
-#: ε = 0.3 on MNIST. L2/L1: 0.1, larger than Foolbox's 0.025, because 40 steps of 0.025·ε
-#: barely leave a random start near the sphere (measured on digits: 0.025 made L2 PGD
-#: weaker than FGSM; 0.1 was best among 0.025, 0.0625, 0.1, 0.2).
-DEFAULT_REL_STEPSIZE: dict[str, float] = {"linf": 0.01 / 0.3, "l2": 0.1, "l1": 0.1}
-#: The defaults above are for 40 steps; fewer steps get proportionally larger ones so the
-#: path can still cross the ball (10 steps of 0.033·ε would reach only a third of the way).
-DEFAULT_STEPS = 40
-
-
-def default_rel_stepsize(norm: str, steps: int) -> float:
-    return DEFAULT_REL_STEPSIZE[norm] * max(1.0, DEFAULT_STEPS / steps)
+__all__ = ["DEFAULT_STEPS", "GradientDescent"]
 
 
 class GradientDescent(Attack):
     """Projected gradient ascent on ``loss`` inside the ε-ball, with optional random restarts.
 
-    ``stepsize`` (absolute) overrides ``rel_stepsize`` (step = rel_stepsize · ε). With
-    ``restarts > 1`` each sample keeps its best restart: a successful one, else the one
-    with the highest loss; samples already fooled are not restarted.
+    ``stepsize`` (absolute) overrides ``rel_stepsize`` (step = rel_stepsize · ε; default: the
+    norm's ``default_rel_stepsize(steps)``). With ``restarts > 1`` each sample keeps its best
+    restart: a successful one, else the one with the highest loss; samples already fooled are
+    not restarted. ``clip_start=False`` takes the first gradient at the unclipped random start
+    (Wong et al.'s MNIST code); ``stop_when_fooled=True`` stops moving a sample once the model
+    misclassifies it (Wong et al.'s PGD training loop), at no extra cost: the test uses the
+    logits of the forward pass that gives the gradient.
     """
 
     name: ClassVar[str] = "gradient-descent"
     norms: ClassVar[tuple[str, ...]] = ("linf", "l2", "l1")
+    feasible_output: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -58,6 +52,8 @@ class GradientDescent(Attack):
         restarts: int = 1,
         loss: str = "ce",
         l1_sparsity: float = 0.99,
+        clip_start: bool = True,
+        stop_when_fooled: bool = False,
     ):
         super().__init__(norm)
         if self.norm.name not in self.norms:
@@ -71,11 +67,16 @@ class GradientDescent(Attack):
             raise ValueError(f"{self.name}: restarts={restarts} needs random_start=True (restarts would be identical)")
         if not 0.0 <= l1_sparsity <= 1.0:
             raise ValueError(f"{self.name}: l1_sparsity must be in [0, 1], got {l1_sparsity}")
+        for what, flag in {"random_start": random_start, "clip_start": clip_start, "stop_when_fooled": stop_when_fooled}.items():
+            if not isinstance(flag, bool):
+                raise TypeError(f"{self.name}: {what} must be True or False, got {flag!r}")
         self.stepsize = None if stepsize is None else float(stepsize)
-        self.rel_stepsize = float(rel_stepsize if rel_stepsize is not None else default_rel_stepsize(self.norm.name, self.steps))
-        self.random_start = bool(random_start)
+        self.rel_stepsize = float(rel_stepsize if rel_stepsize is not None else self.norm.default_rel_stepsize(self.steps))
+        self.random_start = random_start
         self.loss = check_loss(loss)
         self.l1_sparsity = float(l1_sparsity)
+        self.clip_start = clip_start
+        self.stop_when_fooled = stop_when_fooled
 
     def params(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -86,30 +87,30 @@ class GradientDescent(Attack):
             "restarts": self.restarts,
             "loss": self.loss,
         }
-        if self.norm.name == "l1":
+        if self.norm.sparse_steps:
             out["l1_sparsity"] = self.l1_sparsity
+        # Shown only when not the default, so earlier configs (and saved results) read the same.
+        if not self.clip_start:
+            out["clip_start"] = False
+        if self.stop_when_fooled:
+            out["stop_when_fooled"] = True
         return out
 
     # --- hooks -----------------------------------------------------------------------------------
     def start(self, model: Model, x: torch.Tensor, eps: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """The first iterate: ``x`` itself or a uniform point of the ε-ball (clipped to the bounds)."""
+        """The first iterate: ``x`` itself or a uniform point of the ε-ball (clipped to the bounds
+        unless ``clip_start=False``); always a fresh tensor."""
         if not self.random_start:
             return x.clone()
-        return model.bounds.clip(x + self.norm.random(x, eps, generator))
+        return self.norm.random_start(x, eps, model.bounds, generator, clip=self.clip_start)
 
     def direction(self, model: Model, grad: torch.Tensor, x_adv: torch.Tensor) -> torch.Tensor:
-        """A unit-norm ascent direction; in L1 a sparse step over coordinates free to move."""
-        if isinstance(self.norm, L1):
-            lo, hi = model.bounds.lower.to(x_adv), model.bounds.upper.to(x_adv)
-            movable = ((grad > 0) & (x_adv < hi)) | ((grad < 0) & (x_adv > lo))
-            return self.norm.sparse_steepest(grad, self.l1_sparsity, movable)
-        return self.norm.steepest(grad)
+        """A unit-norm ascent direction (the norm's; in L1 a sparse step over coordinates free to move)."""
+        return self.norm.direction(grad, x_adv, model.bounds, self.l1_sparsity)
 
     def feasible_set(self, model: Model, x: torch.Tensor, eps: torch.Tensor) -> Feasible:
         """Where iterates may go: the ε-ball around ``x`` inside the bounds."""
-        if isinstance(self.norm, LInf):
-            return Box(model, x, eps)
-        return BallInBounds(self.norm, model, x, eps)
+        return self.norm.feasible(x, eps, model.bounds)
 
     # --- the loop --------------------------------------------------------------------------------
     def run(
@@ -154,47 +155,27 @@ class GradientDescent(Attack):
         eps: torch.Tensor,
         target: torch.Tensor | None,
         generator: torch.Generator,
+        grad: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """One run of ``steps`` projected steps from ``start``; returns the last iterate."""
+        """One run of ``steps`` projected steps from ``start``; returns the last iterate.
+
+        ``grad``: the objective's gradient at the first iterate when the caller already has it
+        (only without a random start; FGSM training reuses its clean pass's gradient this way).
+        """
         alpha = per_sample(self.stepsize if self.stepsize is not None else self.rel_stepsize * eps, x)
         feasible = self.feasible_set(model, x, eps)
         x_adv = self.start(model, x, eps, generator)  # a fresh tensor: updated in place below
-        for _ in range(self.steps):
-            grad = objective_grad(model, x_adv, y, target, self.loss)
+        for i in range(self.steps):
+            if i == 0 and grad is not None:
+                g = grad
+            elif self.stop_when_fooled:
+                g, logits = objective_grad_and_logits(model, x_adv, y, target, self.loss)
+                # A fooled sample does not move: zero step (its iterate is already feasible,
+                # except an unclipped start, which the projection below brings in).
+                g = g * (~is_adversarial(logits, y, target)).reshape(-1, *([1] * (x.ndim - 1))).to(g.dtype)
+            else:
+                g = objective_grad(model, x_adv, y, target, self.loss)
             # In place: fresh multi-megabyte tensors every step cost page faults (measured:
             # system time grows by a third of the model's compute on MNIST batches of 1000).
-            x_adv = feasible.project(x_adv.addcmul_(alpha, self.direction(model, grad, x_adv)))
+            x_adv = feasible.project(x_adv.addcmul_(alpha, self.direction(model, g, x_adv)))
         return x_adv
-
-
-class Feasible(ABC):
-    """The feasible set of one batch; ``project`` maps iterates into it."""
-
-    @abstractmethod
-    def project(self, x_adv: torch.Tensor) -> torch.Tensor:
-        """The point of the set nearest to ``x_adv`` (or a point of it close to that); may reuse
-        ``x_adv``'s memory."""
-
-
-class Box(Feasible):
-    """L∞: the ε-ball and the bounds are both boxes, so their intersection is one box and a
-    single clamp is the exact Euclidean projection onto it (no ``x₀ + clip(x − x₀)`` round trip)."""
-
-    def __init__(self, model: Model, x: torch.Tensor, eps: torch.Tensor):
-        e = per_sample(eps, x)
-        self.lower = model.bounds.clip(x - e)
-        self.upper = model.bounds.clip(x + e)
-
-    def project(self, x_adv: torch.Tensor) -> torch.Tensor:
-        return x_adv.clamp_(self.lower, self.upper)
-
-
-class BallInBounds(Feasible):
-    """L2/L1: project the perturbation onto the ε-ball, then clip into the bounds (the usual
-    approximation of the projection onto their intersection; the result lies in both)."""
-
-    def __init__(self, norm: Norm, model: Model, x: torch.Tensor, eps: torch.Tensor):
-        self.norm, self.bounds, self.x, self.eps = norm, model.bounds, x, eps
-
-    def project(self, x_adv: torch.Tensor) -> torch.Tensor:
-        return self.bounds.clip(self.x + self.norm.project(x_adv - self.x, self.eps))

@@ -12,6 +12,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from advlab.attacks.margins import is_adversarial, logit_margin
+
+__all__ = ["LOSSES", "check_loss", "is_adversarial", "margin", "objective", "objective_grad",
+           "objective_grad_and_logits", "summed_objective"]
+
 LOSSES = ("ce", "cw")
 
 
@@ -22,10 +27,8 @@ def check_loss(loss: str) -> str:
 
 
 def margin(logits: torch.Tensor, cls: torch.Tensor) -> torch.Tensor:
-    """z_cls − max_{j≠cls} z_j per sample: positive where ``cls`` wins."""
-    own = logits.gather(1, cls[:, None]).squeeze(1)
-    others = logits.scatter(1, cls[:, None], float("-inf"))
-    return own - others.amax(dim=1)
+    """z_cls − max_{j≠cls} z_j per sample: positive where ``cls`` wins (``margins.logit_margin``)."""
+    return logit_margin(logits, cls)
 
 
 def objective(logits: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None, loss: str) -> torch.Tensor:
@@ -39,9 +42,7 @@ def objective(logits: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None
         if target is None:
             return F.cross_entropy(logits, y, reduction="none")
         return -F.cross_entropy(logits, target, reduction="none")
-    if target is None:
-        return -margin(logits, y)
-    return margin(logits, target)
+    return -logit_margin(logits, y, target)
 
 
 def summed_objective(logits: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None, loss: str) -> torch.Tensor:
@@ -62,6 +63,12 @@ def objective_grad(
     return grad
 
 
-def is_adversarial(logits: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
-    pred = logits.argmax(dim=1)
-    return pred == target if target is not None else pred != y
+def objective_grad_and_logits(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None, loss: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(∂objective/∂x, logits) at ``x`` from the same forward pass (logits detached)."""
+    x = x.detach().requires_grad_(True)
+    with torch.enable_grad():
+        logits = model(x)
+        (grad,) = torch.autograd.grad(summed_objective(logits, y, target, loss), x)
+    return grad, logits.detach()

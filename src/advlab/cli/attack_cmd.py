@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from advlab.cli.options import parse_list, parse_options, run_options
+from advlab.cli.model_source import MODEL_SOURCE, model_source_options, open_model
+from advlab.cli.options import given, parse_list, parse_options, run_options
 
 attack_option = click.option("--attack", "attack_name", default=None, help="Attack name (fgsm, bim, pgd, deepfool, cw, fmn, ddn, …).")
 norm_option = click.option("--norm", default=None, help="linf, l2, l1 or l0 (default: the attack's own).")
@@ -18,9 +19,9 @@ attack_options = click.option("--option", "options", multiple=True, metavar="KEY
 
 
 def _make_attack(name: str, norm: str | None, steps: int | None, options: tuple[str, ...]) -> Any:
-    from advlab.attacks import make_attack
+    from advlab.attacks import ATTACKS
 
-    return make_attack(name, norm=norm, steps=steps, **parse_options(options))
+    return ATTACKS.create(name, **given(norm=norm, steps=steps), **parse_options(options))
 
 
 def _test_inputs(run: Any, n: int, data_dir: str | None, quiet: bool) -> tuple[Any, Any, Any]:
@@ -42,7 +43,8 @@ def _is_image(shape: tuple[int, ...]) -> bool:
 
 
 @click.command("attack")
-@click.argument("run_path", metavar="RUN", type=click.Path(exists=True))
+@click.argument("run_path", metavar="RUN", type=MODEL_SOURCE)
+@model_source_options
 @attack_option
 @norm_option
 @eps_option
@@ -53,20 +55,26 @@ def _is_image(shape: tuple[int, ...]) -> bool:
 @attack_options
 @click.option("--gallery", "gallery_n", type=int, default=8, show_default=True, help="Images in gallery.png (0: none).")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder (default: RUN/attacks/ATTACK-NORM).")
+@click.option("--force", is_flag=True, help="Replace an earlier result in the output folder.")
 @run_options
 def attack(run_path: str, attack_name: str | None, norm: str | None, eps: str | None, n: int, steps: int | None,
            targeted: bool, batch_size: int | None, options: tuple[str, ...], gallery_n: int, out: str | None,
-           seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
+           force: bool, seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
     """Attack a trained RUN on its first N test inputs; print robust accuracy and distances, save result and gallery."""
     import torch
 
     from advlab._io import write_json
     from advlab.device import resolve_device
-    from advlab.runs import open_run
 
-    run = open_run(run_path)
+    run = open_model(run_path)
     model = run.load_model().to(resolve_device(device))
-    atk = _make_attack(attack_name or "pgd", norm, steps, options)
+    atk = _make_attack("pgd" if attack_name is None else attack_name, norm, steps, options)
+    out_dir = Path(out) if out else run.path / "attacks" / f"{atk.name}-{atk.norm.name}"
+    _check_out(out_dir, force)
+    if gallery_n < 0:
+        raise click.BadParameter(f"must be ≥ 0, got {gallery_n}", param_hint="--gallery")
+    if not quiet:
+        click.echo(f"{atk!r}", err=True)  # every setting the attack runs with: steps, step size, …
     ds, x, y = _test_inputs(run, n, data_dir, quiet)
     target = None
     if targeted:
@@ -76,7 +84,6 @@ def attack(run_path: str, attack_name: str | None, norm: str | None, eps: str | 
     result = atk(model, x, y, eps=_eps(eps), target=target, batch_size=batch_size, seed=seed, quiet=quiet)
     click.echo(str(result))
 
-    out_dir = Path(out) if out else run.path / "attacks" / f"{atk.name}-{atk.norm.name}"
     out_dir.mkdir(parents=True, exist_ok=True)
     result.save(out_dir / "result.safetensors")
     write_json(out_dir / "summary.json", {
@@ -87,6 +94,16 @@ def attack(run_path: str, attack_name: str | None, norm: str | None, eps: str | 
     if gallery_n > 0 and _is_image(model.input_shape):
         written.append(_save_gallery(result, model, gallery_n, out_dir / "gallery.png"))
     click.echo("wrote " + ", ".join(str(p) for p in written))
+
+
+def _check_out(out_dir: Path, force: bool) -> None:
+    """An earlier result is never replaced silently: refuse unless --force (checked before the attack runs)."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise click.BadParameter(f"{out_dir} is a file, not a folder", param_hint="--out")
+    if (out_dir / "result.safetensors").exists() and not force:
+        raise click.ClickException(
+            f"{out_dir} already holds an attack result; replace it with --force or choose another --out"
+        )
 
 
 def _save_gallery(result: Any, model: Any, n: int, path: Path) -> Path:
@@ -112,7 +129,8 @@ def _run_names(paths: tuple[str, ...]) -> list[str]:
 
 
 @click.command("transfer")
-@click.argument("run_paths", metavar="RUN...", nargs=-1, required=True, type=click.Path(exists=True))
+@click.argument("run_paths", metavar="RUN...", nargs=-1, required=True, type=MODEL_SOURCE)
+@model_source_options
 @attack_option
 @norm_option
 @eps_option
@@ -129,15 +147,14 @@ def transfer_cmd(run_paths: tuple[str, ...], attack_name: str | None, norm: str 
     from advlab._io import write_json
     from advlab.device import resolve_device
     from advlab.evaluate import transfer
-    from advlab.runs import open_run
 
-    runs = [open_run(p) for p in run_paths]
+    runs = [open_model(p, among_others=True) for p in run_paths]
     datasets = {r.info.get("data", {}).get("name") for r in runs}
     if len(datasets) > 1:
         raise ValueError(f"transfer: the runs were trained on different datasets {sorted(map(str, datasets))}; use runs of one dataset")
     dev = resolve_device(device)
     models = {name: r.load_model().to(dev) for name, r in zip(_run_names(run_paths), runs)}
-    atk = _make_attack(attack_name or "fgsm", norm, steps, options)
+    atk = _make_attack("fgsm" if attack_name is None else attack_name, norm, steps, options)
     eps_list = _eps(eps)
     if eps_list is None and not atk.minimization:
         raise ValueError(f"transfer: {atk.name} needs --eps (e.g. --eps 0.25)")

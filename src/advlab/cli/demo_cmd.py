@@ -44,7 +44,7 @@ def demo(out: str, seed: int, quiet: bool) -> None:
     """Run the iris and bottleneck fooling experiments on embedded data and write one report."""
     import torch
 
-    from advlab.experiments import ExperimentContext, get_experiment
+    from advlab.experiments import EXPERIMENTS, ExperimentContext
     from advlab.experiments.runner import write_outputs
     from advlab.progress import progress
     from advlab.report import write_report
@@ -61,7 +61,7 @@ def demo(out: str, seed: int, quiet: bool) -> None:
             bar.update(task, info=name)
             # The experiments stay quiet (no per-epoch bars); the demo shows one bar for the whole run.
             ctx = ExperimentContext(out_dir / name, quiet=True, seed=seed, fast=True, options={"data": "digits"})
-            result = get_experiment(name).run(ctx)
+            result = EXPERIMENTS.get(name).run(ctx)
             sections.append((result, write_outputs(result, ctx.out_dir)))
             bar.advance(task)
     if not quiet:

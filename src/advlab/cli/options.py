@@ -71,3 +71,11 @@ def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
         except json.JSONDecodeError:
             out[key.replace("-", "_")] = value
     return out
+
+
+def given(**options: Any) -> dict[str, Any]:
+    """The options the user actually gave (flags left unset are None and not sent on).
+
+    The CLI edge decides this; registries pass every option they are given, None included.
+    """
+    return {k: v for k, v in options.items() if v is not None}

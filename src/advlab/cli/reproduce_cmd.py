@@ -24,13 +24,20 @@ from advlab.cli.options import data_dir_option, device_option, friendly_errors, 
 def reproduce(name: str | None, list_: bool, out: str | None, fast: bool, queries: tuple[str, ...],
               options: tuple[str, ...], seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
     """Run one registered experiment; writes metrics.json, figures and report.html."""
-    from advlab.experiments import ExperimentContext, experiments, run_experiment
+    from advlab.experiments import EXPERIMENTS, ExperimentContext, run_experiment
 
     if list_ or name is None:
-        for exp in experiments():
-            click.echo(f"{exp.name:<22} {exp.summary}")
+        from advlab.experiments.durations import expected_duration
+
+        for _, exp in EXPERIMENTS.items():
+            took = expected_duration(exp.name)
+            when = f" [full {took[0]}, --fast {took[1]} on 2 CPU cores]" if took else ""
+            click.echo(f"{exp.name:<22} {exp.summary}{when}")
         return
+    from advlab.experiments.options import check_options
+
     opts = parse_options(options)
+    check_options(name, EXPERIMENTS.get(name).module, opts)
     if queries:
         try:
             opts["queries"] = [tuple(float(v) for v in q.split(",")) for q in queries]

@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
-from advlab.cli.options import parse_list, parse_options, run_options, stacked
+from advlab.cli.model_source import MODEL_SOURCE, model_source_options, open_model
+from advlab.cli.options import given, parse_list, parse_options, run_options, stacked
 
-_DEFAULT_EPS = {"linf": 0.1, "l2": 1.5, "l1": 10.0, "l0": 10.0}
 _FORMATS = {".png", ".svg", ".pdf"}
 
 attack_option = click.option("--attack", "attack_name", default="pgd", show_default=True, help="Attack making the adversarial b (or 'gradient' for church).")
@@ -43,22 +43,21 @@ class _Triangle:
     a: Any
     b: Any
     c: Any
+    extended: float | None = None  # b = a + f·(minimal adversarial − a) for a minimisation attack
 
 
 def _attack(name: str, norm: str | None, steps: int | None, options: tuple[str, ...], eps: float | None) -> tuple[Any, float | None]:
-    from advlab.attacks import make_attack
+    from advlab.attacks import ATTACKS
 
-    atk = make_attack(name, norm=norm, steps=steps, **parse_options(options))
+    atk = ATTACKS.create(name, **given(norm=norm, steps=steps), **parse_options(options))
     if eps is None and not atk.minimization:
-        eps = _DEFAULT_EPS.get(atk.norm.name, 0.1)
+        eps = atk.norm.default_eps
     return atk, eps
 
 
 def _load(run_path: str, device: str | None, data_dir: str | None, quiet: bool) -> tuple[Any, Any, Any]:
     from advlab.device import resolve_device
-    from advlab.runs import open_run
-
-    run = open_run(run_path)
+    run = open_model(run_path)
     model = run.load_model().to(resolve_device(device))
     ds = run.load_data(data_dir, quiet=quiet)
     if len(ds.x_test) == 0:
@@ -95,6 +94,9 @@ def _triangle(run_path: str, index: int, out: str | None, picture: str, *, attac
               perturbation_norm: str, seed: int, device: str | None, data_dir: str | None, quiet: bool) -> tuple[Path, _Triangle]:
     """The run's test image ``index`` as a, its adversarial b and the third point c; and the picture's path
     (``--out``, default RUN/slices/PICTURE-INDEX.png), checked before any attack runs."""
+    import torch
+
+    from advlab.cli.third_point_spec import parse_third_point
     from advlab.viz.third_points import adversarial_of, third_point
 
     run, model, ds = _load(run_path, device, data_dir, quiet)
@@ -102,8 +104,14 @@ def _triangle(run_path: str, index: int, out: str | None, picture: str, *, attac
     a = _image(ds, index)
     atk, eps = _attack(attack_name, norm, steps, options, eps)
     b = adversarial_of(model, a, atk, eps=eps, seed=seed)
-    c = third_point(third, model, a, b, attack=atk, eps=eps, data=ds, seed=seed, size=size, norm=perturbation_norm)
-    return path, _Triangle(model, atk, eps, a, b, c)
+    strategy = parse_third_point(third, data=ds, size=size, norm=perturbation_norm, eps=eps)
+    c = third_point(strategy, model, a, b, attack=atk, eps=eps, generator=torch.Generator().manual_seed(seed))
+    extended = None
+    if atk.minimization:  # b sits on the boundary: move it past, along its own direction, so its region shows
+        from advlab.viz.extend import extend_adversarial
+
+        b, extended = extend_adversarial(model, a, b)
+    return path, _Triangle(model, atk, eps, a, b, c, extended)
 
 
 def _prediction_line(model: Any, points: dict[str, Any]) -> str:
@@ -115,7 +123,8 @@ def _prediction_line(model: Any, points: dict[str, Any]) -> str:
 
 
 @click.command("slice")
-@click.argument("run_path", metavar="RUN", type=click.Path(exists=True))
+@click.argument("run_path", metavar="RUN", type=MODEL_SOURCE)
+@model_source_options
 @triangle_options
 @click.option("--resolution", type=int, default=256, show_default=True, help="Pixels per side.")
 @click.option("--zoom", type=float, default=None, help="Magnify around the midpoint of a and b (local view).")
@@ -136,6 +145,8 @@ def slice_cmd(run_path: str, index: int, attack_name: str, norm: str | None, eps
     model, atk, eps, a, b, c = t.model, t.attack, t.eps, t.a, t.b, t.c.to(t.a.dtype)
     data = compute_slice(model, a, b, c, resolution=resolution, zoom=zoom, quiet=quiet)
     title = f"{atk.name} ({atk.norm.name}{'' if eps is None else f', ε = {eps:g}'}), third point: {third}"
+    if t.extended is not None:
+        title += f"\nb = a + {t.extended:.3g}×(minimal adversarial − a), clipped to H: past the boundary"
     fig = SliceDisplay(data).plot(title=title, images=(a.cpu(), b.cpu(), c.cpu())).figure_
     click.echo(_prediction_line(model, {"a": a, "b": b, "c": c}))
     counts = {k: v for k, v in component_counts(data).items() if v}
@@ -144,7 +155,8 @@ def slice_cmd(run_path: str, index: int, attack_name: str, norm: str | None, eps
 
 
 @click.command("church")
-@click.argument("run_path", metavar="RUN", type=click.Path(exists=True))
+@click.argument("run_path", metavar="RUN", type=MODEL_SOURCE)
+@model_source_options
 @click.option("--indices", default="0,1,2,3", show_default=True, help="Comma-separated test images (one row each).")
 @adversarial_options
 @click.option("--kinds", default="adversarial,random,targeted", show_default=True, help="Window kinds (columns).")
@@ -154,11 +166,13 @@ def slice_cmd(run_path: str, index: int, attack_name: str, norm: str | None, eps
               help="Outside H: grey, or the model's labels faded (auto: grey when most window pixels are inside H).")
 @click.option("--face/--no-face", default=True, show_default=True,
               help="Directions within the face of H containing each image (pixels at a bound stay fixed).")
+@click.option("--center", type=click.Choice(["midpoint", "image"]), default="midpoint", show_default=True,
+              help="Centre adversarial windows between the image and ☆ (most of the window in H) or on the image.")
 @click.option("--out", default=None, help="Picture file (default: RUN/slices/church.png).")
 @run_options
 def church(run_path: str, indices: str, attack_name: str, norm: str | None, eps: float | None, steps: int | None,
            options: tuple[str, ...], kinds: str, radius: float | None, resolution: int, outside: str, face: bool,
-           out: str | None, seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
+           center: str, out: str | None, seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
     """Church-window grid: small slices centred on test images along adversarial and random directions."""
     import matplotlib
     import torch
@@ -177,7 +191,8 @@ def church(run_path: str, indices: str, attack_name: str, norm: str | None, eps:
     else:
         atk, eps = _attack(attack_name, norm, steps, options, eps)
     data = compute_church_windows(model, x, ds.y_test[idx], attack=atk, eps=eps, kinds=parse_list(kinds) or (),
-                                  radius=radius, resolution=resolution, seed=seed, face=face)
+                                  radius=radius, resolution=resolution, seed=seed, face=face,
+                                  center="image" if attack_name == "gradient" else center)
     inside = float(data.feasible.mean())
     click.echo(f"{len(idx)} images × {len(data.kinds)} windows, half-width {data.radius:.3g} (L2); "
                f"inside H: {100 * inside:.1f}% of the window pixels (whole windows fit in H up to half-width "
@@ -188,7 +203,8 @@ def church(run_path: str, indices: str, attack_name: str, norm: str | None, eps:
 
 
 @click.command("profile")
-@click.argument("run_path", metavar="RUN", type=click.Path(exists=True))
+@click.argument("run_path", metavar="RUN", type=MODEL_SOURCE)
+@model_source_options
 @triangle_options
 @click.option("--points", type=int, default=200, show_default=True, help="Samples per side of the triangle.")
 @click.option("--log", "log_scale", is_flag=True, help="Logarithmic probability axis.")
@@ -236,10 +252,11 @@ def animate(model_name: str, data_name: str, epochs: int, index: int, other: int
     import torch
 
     from advlab import data as data_mod
+    from advlab.cli.third_point_spec import parse_third_point
     from advlab.models import build, family
     from advlab.train import fit
     from advlab.viz import SliceRecorder
-    from advlab.viz.third_points import third_point
+    from advlab.viz.third_points import MODEL_DEPENDENT, third_point
 
     path = Path(out)
     if path.suffix.lower() not in {".gif", ".mp4"}:
@@ -253,12 +270,13 @@ def animate(model_name: str, data_name: str, epochs: int, index: int, other: int
             raise ValueError("animate: the test set has a single class; pass --other")
         other = int(others[0])
     b = _image(ds, other)
-    torch.manual_seed(seed)
-    model = build(model_name, input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, **parse_options(model_options))
-    if third.split(":")[0] in {"attack", "seed", "model"}:
+    model = build(model_name, input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, seed=seed,
+                  **parse_options(model_options))
+    strategy = parse_third_point(third, data=ds, size=size, norm=perturbation_norm)
+    if isinstance(strategy, MODEL_DEPENDENT):
         raise ValueError("animate: the third point must not depend on the model being trained (use grey, random-image, "
                          "random-perturbation or image:INDEX)")
-    c = third_point(third, model, a, b, data=ds, seed=seed, size=size, norm=perturbation_norm)
+    c = third_point(strategy, model, a, b, generator=torch.Generator().manual_seed(seed))
     recorder = SliceRecorder(a, b, c, resolution)
     fit(model, ds, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device, callbacks=[recorder], quiet=quiet)
     anim = recorder.animation()

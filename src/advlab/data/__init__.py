@@ -15,6 +15,6 @@ from advlab.data.api import fetch, info, list_datasets, load
 from advlab.data.dataset import Dataset
 from advlab.data.errors import DatasetError
 from advlab.data.paths import data_dir
-from advlab.data.registry import DatasetInfo
+from advlab.data.registry import DATASETS, DatasetInfo
 
-__all__ = ["Dataset", "DatasetError", "DatasetInfo", "data_dir", "fetch", "info", "list_datasets", "load"]
+__all__ = ["DATASETS", "Dataset", "DatasetError", "DatasetInfo", "data_dir", "fetch", "info", "list_datasets", "load"]

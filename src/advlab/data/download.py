@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import tempfile
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.error import URLError
 from urllib.request import Request, urlopen
 
@@ -50,7 +53,30 @@ def _progress(total: int | None, description: str, quiet: bool) -> tuple[Progres
     return progress, task
 
 
+@contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While downloading, SIGTERM raises SystemExit (as Ctrl-C raises KeyboardInterrupt), so the
+    clean-up below runs and no ``.part`` file is left behind by ``kill`` or a stopped container."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
 def _fetch_one(url: str, dest: Path, md5: str, size: int | None, quiet: bool) -> None:
+    with _sigterm_raises():
+        _fetch_one_file(url, dest, md5, size, quiet)
+
+
+def _fetch_one_file(url: str, dest: Path, md5: str, size: int | None, quiet: bool) -> None:
     """Stream ``url`` to a temporary file beside ``dest``; rename it only once its md5 matches."""
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     tmp = Path(tmp_name)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from advlab.registry import Registry
+
 DIGIT_NAMES = tuple(str(d) for d in range(10))
 FASHION_NAMES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -156,6 +158,11 @@ INFOS: dict[str, DatasetInfo] = {
     ),
 }  # fmt: skip
 
+#: Datasets by name, the same registry kind as attacks, models, methods and experiments.
+DATASETS: Registry[DatasetInfo] = Registry("dataset", hint=" (see `advlab data list`)")
+for _name, _info in INFOS.items():
+    DATASETS.register(_name, _info)
+
 _ALIASES = {
     "fashion": "fashion-mnist",
     "fashionmnist": "fashion-mnist",
@@ -170,8 +177,7 @@ def canonical_name(name: object) -> str:
         raise TypeError(f"dataset name: expected a str, got {type(name).__name__}")
     key = name.strip().lower().replace("_", "-")
     key = _ALIASES.get(key, key)
-    if key not in INFOS:
-        raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(INFOS)}")
+    DATASETS.get(key)  # an unknown name raises, listing the known ones
     return key
 
 

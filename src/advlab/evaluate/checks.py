@@ -28,7 +28,7 @@ from advlab.attacks.base import Attack
 from advlab.attacks.fgsm import FGSM
 from advlab.attacks.margins import widest_perturbation
 from advlab.attacks.norms import get_norm
-from advlab.attacks.registry import attack_names, make_attack
+from advlab.attacks.registry import ATTACKS
 from advlab.attacks.validation import as_model, check_eps, check_inputs, check_labels
 from advlab.evaluate.robustness import derive_seed
 from advlab.models.model import Model
@@ -181,8 +181,8 @@ def sanity_checks(
         decide_iterative(acc(FGSM(nrm), e, 2), white, n),
         decide_converged(white, acc(APGD(nrm, steps=4 * steps, restarts=2), e, 3), n),
     ]
-    if blackbox is None and "square" in attack_names():
-        blackbox = make_attack("square", norm=nrm)
+    if blackbox is None and "square" in ATTACKS:
+        blackbox = ATTACKS.create("square", norm=nrm)
     if blackbox is None:
         checks.append(Check("blackbox", "skip", "No black-box attack available (pass one, or register 'square')."))
     else:

@@ -22,7 +22,7 @@ from advlab.attacks.base import Attack
 from advlab.attacks.fmn import FMN
 from advlab.attacks.norms import get_norm
 from advlab.attacks.pgd import PGD
-from advlab.attacks.registry import attack_names, make_attack
+from advlab.attacks.registry import ATTACKS
 
 PRESETS = ("standard", "quick")
 
@@ -96,12 +96,12 @@ class Suite:
 def _registered(name: str, **options: Any) -> list[SuiteMember]:
     """A member from the attack registry when that attack exists here (black-box attacks join this way);
     with ``options`` if it takes them, else with its defaults and the norm."""
-    if name not in attack_names():
+    if name not in ATTACKS:
         return []
     try:
-        return [SuiteMember(name, make_attack(name, **options))]
+        return [SuiteMember(name, ATTACKS.create(name, **options))]
     except ValueError:
-        return [SuiteMember(name, make_attack(name, **{k: v for k, v in options.items() if k == "norm"}))]
+        return [SuiteMember(name, ATTACKS.create(name, **{k: v for k, v in options.items() if k == "norm"}))]
 
 
 def _lp(norm: str) -> Callable[[str], list[SuiteMember]]:

@@ -2,13 +2,11 @@
 
 from advlab.experiments import catalog as _catalog  # noqa: F401
 from advlab.experiments.registry import (
+    EXPERIMENTS,
     Comparison,
     Experiment,
     ExperimentContext,
     ExperimentResult,
-    experiments,
-    get_experiment,
-    register_experiment,
 )
 from advlab.experiments.runner import run_experiment
 
@@ -17,8 +15,6 @@ __all__ = [
     "Experiment",
     "ExperimentContext",
     "ExperimentResult",
-    "experiments",
-    "get_experiment",
-    "register_experiment",
+    "EXPERIMENTS",
     "run_experiment",
 ]

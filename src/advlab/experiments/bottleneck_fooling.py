@@ -53,10 +53,9 @@ def load_data(ctx: ExperimentContext) -> Dataset:
 
 def train_bottleneck(ds: Dataset, ctx: ExperimentContext) -> tuple[Model, Any]:
     widths, epochs, fast_epochs, batch, lr = TRAINING["mnist" if ds.name == "mnist" else "digits"]
-    torch.manual_seed(ctx.seed)  # the initial weights
     mean, std = float(ds.x_train.mean()), float(ds.x_train.std())
     model = build("mlp", input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, widths=widths,
-                  bottleneck=2, mean=mean, std=std)  # fmt: skip
+                  bottleneck=2, mean=mean, std=std, seed=ctx.seed)  # fmt: skip
     history = fit(model, ds, epochs=fast_epochs if ctx.fast else epochs, batch_size=batch, lr=lr, seed=ctx.seed,
                   device=ctx.device, quiet=ctx.quiet)  # fmt: skip
     model.eval()

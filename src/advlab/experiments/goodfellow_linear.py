@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from advlab.attacks import AttackResult, make_attack
+from advlab.attacks import ATTACKS, AttackResult
 from advlab.data import load
 from advlab.experiments.registry import Comparison, ExperimentContext, ExperimentResult
 from advlab.models import Model, build
+from advlab.models.layers import linear_head
 from advlab.train import fit
 
 EPS = 0.25  # §4: "ε = .25" for the shallow softmax classifier on MNIST
@@ -48,8 +49,8 @@ def linear_model(input_shape: tuple[int, ...], classes: Any, bounds: Any = (0.0,
     """
     model = build("softmax", input_shape=input_shape, classes=classes, bounds=bounds)
     with torch.no_grad():
-        model.net.head.weight.zero_()
-        model.net.head.bias.zero_()
+        linear_head(model).weight.zero_()
+        linear_head(model).bias.zero_()
     return model
 
 
@@ -61,7 +62,7 @@ def _train(model: Model, ds: Any, epochs: int, lr: float, ctx: ExperimentContext
 
 
 def _fgsm(model: Model, x: torch.Tensor, y: torch.Tensor, eps: list[float], ctx: ExperimentContext) -> AttackResult:
-    return make_attack("fgsm", norm="linf")(model, x, y, eps=eps, batch_size=1000, seed=ctx.seed, quiet=ctx.quiet)
+    return ATTACKS.create("fgsm", norm="linf")(model, x, y, eps=eps, batch_size=1000, seed=ctx.seed, quiet=ctx.quiet)
 
 
 def _error_and_confidence(result: AttackResult, k: int) -> tuple[float, float]:

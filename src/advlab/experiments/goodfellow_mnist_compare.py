@@ -81,6 +81,10 @@ def comparisons(m: dict[str, Any]) -> list[Comparison]:
              "transfer_to_adv", BIG, extra=f"all clipped: {_pct(tr['clipped']['maxout_to_fgsm_trained']['error']):.1f}%"),
         _row("transfer: FGSM-trained net's adversarials on maxout", _pct(tr["unclipped"]["fgsm_trained_to_maxout"]["error"]),
              "transfer_to_std", BIG, extra=f"all clipped: {_pct(tr['clipped']['fgsm_trained_to_maxout']['error']):.1f}%"),
+        *([fgsm_row("maxout FGSM-trained on the last hidden layer (ε on its activations): FGSM error on the input",
+                    "maxout-fgsm-hidden", None, "paper: perturbing the input was better than hidden layers (no number); "
+                    f"input-trained (clipped) for comparison: {fg(ADV_CLIPPED, v='clipped'):.1f}%")]
+          if "maxout-fgsm-hidden" in models else []),
         fgsm_row("maxout ±ε sign-noise trained: FGSM error", "maxout-noise-sign", "sign"),
         _row("maxout ±ε sign-noise trained: confidence on mistakes", fg("maxout-noise-sign", "confidence_wrong"), "sign_conf",
              tolerance=5),

@@ -15,9 +15,10 @@ from typing import Any
 
 import torch
 
-from advlab.attacks import AttackResult, make_attack
+from advlab.attacks import ATTACKS, AttackResult
 from advlab.evaluate.confidence import confidence
 from advlab.models import Model, ensemble_members
+from advlab.models.layers import classifier
 from advlab.models.rbf import rbf_head
 
 VARIANTS = ("unclipped", "clipped")
@@ -38,7 +39,7 @@ def attack_view(model: Model, variant: str, eps: float) -> Model:
 
 def fgsm(model: Model, x: torch.Tensor, y: torch.Tensor, eps: float, variant: str, seed: int) -> AttackResult:
     view = attack_view(model, variant, eps)
-    return make_attack("fgsm", norm="linf")(view, x, y, eps=[eps], batch_size=1000, seed=seed, quiet=True)
+    return ATTACKS.create("fgsm", norm="linf")(view, x, y, eps=[eps], batch_size=1000, seed=seed, quiet=True)
 
 
 @dataclass
@@ -80,7 +81,7 @@ def rbf_class_probability(model: Model, x: torch.Tensor, batch_size: int = 2048)
     head = rbf_head(model)
     out = []
     for xb in x.split(batch_size):
-        h = model.net.features(xb.to(model.device))
+        h = classifier(model).features(xb.to(model.device))
         s = head.unit_scores(h)
         c = torch.logsumexp(s.view(len(h), head.num_classes, head.per_class), dim=2)
         denominator = torch.logaddexp(torch.logsumexp(c, dim=1), torch.zeros_like(c[:, 0]))

@@ -22,7 +22,7 @@ from advlab.experiments.registry import ExperimentContext
 from advlab.models import Model, build, init_rbf_from_data, make_ensemble
 from advlab.progress import echo
 from advlab.runs import save_run
-from advlab.train import History, fit, make_method
+from advlab.train import METHODS, History, fit
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,9 @@ def recipes(s: dict[str, Any]) -> list[Recipe]:
         Recipe("maxout-fgsm-unclipped", "maxout, FGSM-trained (α=0.5), unclipped as the paper", "maxout", "fgsm",
                {"eps": eps, "alpha": 0.5}, clip_perturbation=False),
         Recipe("maxout-fgsm", "maxout, FGSM-trained (α=0.5), clipped to [0, 1]", "maxout", "fgsm", {"eps": eps, "alpha": 0.5}),
+        # §6: the paper also perturbed hidden layers and found the input better; here the last hidden layer.
+        Recipe("maxout-fgsm-hidden", "maxout, FGSM-trained (α=0.5) on the last hidden layer", "maxout", "fgsm",
+               {"eps": eps, "alpha": 0.5, "layer": "features"}),
         Recipe("maxout-noise-sign", "maxout, ±ε sign-noise trained", "maxout", "noise-sign", {"eps": eps, "alpha": 0.5},
                clip_perturbation=False),
         Recipe("maxout-noise-uniform", "maxout, U(−ε, ε) noise trained", "maxout", "noise-uniform", {"eps": eps, "alpha": 0.5},
@@ -80,15 +83,16 @@ class Trained:
 
 def train_one(recipe: Recipe, ds: Dataset, s: dict[str, Any], ctx: ExperimentContext, *, seed: int,
               epochs: int | None = None) -> Trained:
-    torch.manual_seed(seed)  # the initial weights
-    model = _build(recipe, ds, s)
-    method = make_method(recipe.method, **recipe.method_options) if recipe.method else None
+    with torch.random.fork_rng(devices=[]):  # the initial weights, without touching the caller's RNG
+        torch.manual_seed(seed)
+        model = _build(recipe, ds, s)
+    method = METHODS.create(recipe.method, **recipe.method_options) if recipe.method else None
     lr = s["lr_rbf"] if recipe.family == "rbf" else s["lr"]
     # Unclipped: the same net trained under bounds widened by ε, so the method's clip into the bounds never bites.
     target = model if recipe.clip_perturbation else attack_view(model, "unclipped", s["eps"])
     t0 = time.perf_counter()
     history = fit(target, ds, method=method, epochs=epochs or s["epochs"], batch_size=s["batch_size"], optimizer="adam",
-                  lr=lr, schedule="cosine", seed=seed, device=ctx.device, quiet=ctx.quiet)
+                  lr=lr, schedule="cosine", seed=seed, probe=False, device=ctx.device, quiet=ctx.quiet)
     if target is not model:
         model.spec["training"] = {**target.spec["training"], "perturbation_clipped": False}
     model.cpu().eval()

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from advlab.attacks import make_attack
+from advlab.attacks import ATTACKS
 from advlab.data import load
 from advlab.experiments.goodfellow_linear import linear_model, weight_vector
 from advlab.experiments.linear_dimension_synthetic import REGIMES, between_middle, synthetic_sweep
@@ -90,10 +90,10 @@ def _mnist_resolution(ds: Any, size: int, s: dict[str, Any], ctx: ExperimentCont
     eps_box = box_min_eps(flat, w, m_ok)
     # Check the exact box ε against advlab's FGSM near the median: fooled exactly where ε_box ≤ ε.
     eps_check = between_middle(eps_box)
-    fgsm = make_attack("fgsm", loss="cw")(model, xte[correct], ds.y_test[correct], eps=eps_check, seed=ctx.seed)
+    fgsm = ATTACKS.create("fgsm", loss="cw")(model, xte[correct], ds.y_test[correct], eps=eps_check, seed=ctx.seed)
     agree = (fgsm.success[0] == (eps_box <= eps_check)).float().mean().item()
     row = {
-        "resolution": f"{size}×{size}", "n": size * size, "test_accuracy": float(hist.last.test_accuracy),
+        "resolution": f"{size}×{size}", "n": size * size, "test_accuracy": _last_accuracy(hist),
         "weights_l1": float(w.abs().sum()), "m_mean_abs_weight": float(w.abs().mean()),
         "median_abs_margin": float(m_ok.abs().median()), "median_eps_unconstrained": float(eps_free.median()),
         "median_eps_box": float(eps_box.median()), "fraction_unflippable_in_box": float((~torch.isfinite(eps_box)).float().mean()),
@@ -208,3 +208,10 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         scale=scale,
         tables={"mnist": rows, "synthetic": [{"regime": k, **{kk: v for kk, v in d.items() if kk != "rows"}} for k, d in synth.items()]},
     )
+
+
+def _last_accuracy(history: Any) -> float:
+    last = history.last
+    if last is None or last.test_accuracy is None:
+        raise RuntimeError("linear-dimension: training recorded no test accuracy")
+    return float(last.test_accuracy)

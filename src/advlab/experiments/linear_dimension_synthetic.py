@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from advlab.attacks import make_attack
+from advlab.attacks import ATTACKS
 from advlab.models import wrap
 
 
@@ -82,7 +82,7 @@ def _fgsm_agreement(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, eps_star:
     eps = between_middle(eps_star)
     bound = float(x.abs().max()) + 10 * eps + 1.0  # a box so wide that it never clips
     model = wrap(layer, bounds=(-bound, bound), classes=2, input_shape=(n,))
-    result = make_attack("fgsm", loss="cw")(model, x[correct], y[correct], eps=eps, seed=0)
+    result = ATTACKS.create("fgsm", loss="cw")(model, x[correct], y[correct], eps=eps, seed=0)
     return (result.success[0] == (eps_star <= eps)).float().mean().item()
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from advlab.attacks import make_attack
+from advlab.attacks import ATTACKS
 from advlab.data import load
 from advlab.evaluate import worst_case
 from advlab.experiments.madry_mnist_figures import robust_curves, training_curves
@@ -55,13 +55,13 @@ def _settings(ctx: ExperimentContext) -> dict[str, Any]:
 def _evaluate(model: Model, x: torch.Tensor, y: torch.Tensor, s: dict[str, Any], seed: int) -> dict[str, Any]:
     eps = s["eps"]
     clean = (model.predict(x) == y).float().mean().item()
-    fgsm = make_attack("fgsm", norm="linf")(model, x, y, eps=[eps], seed=seed)
+    fgsm = ATTACKS.create("fgsm", norm="linf")(model, x, y, eps=[eps], seed=seed)
     t0 = time.perf_counter()
-    pgd = make_attack("pgd", norm="linf", steps=s["pgd_eval_steps"], stepsize=s["pgd_eval_stepsize"],
+    pgd = ATTACKS.create("pgd", norm="linf", steps=s["pgd_eval_steps"], stepsize=s["pgd_eval_stepsize"],
                       restarts=s["pgd_eval_restarts"])(model, x, y, eps=[eps], seed=seed)
     pgd_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    fmn = make_attack("fmn", norm="linf", steps=s["fmn_steps"])(model, x, y, eps=list(s["eps_grid"]), seed=seed)
+    fmn = ATTACKS.create("fmn", norm="linf", steps=s["fmn_steps"])(model, x, y, eps=list(s["eps_grid"]), seed=seed)
     fmn_s = time.perf_counter() - t0
     # Worst case over both attacks at ε: robust only if PGD failed and FMN's minimal perturbation exceeds ε.
     survives_fmn = worst_case([fmn], [eps]).robust[0]

@@ -11,6 +11,8 @@ from typing import Any
 
 import torch
 
+from advlab.registry import Registry
+
 
 @dataclass
 class Comparison:
@@ -92,19 +94,5 @@ class Experiment:
         return fn(ctx)
 
 
-# Modules are imported only when their experiment runs, so `--list` stays instant.
-_EXPERIMENTS: dict[str, Experiment] = {}
-
-
-def register_experiment(name: str, summary: str, module: str, function: str = "run") -> None:
-    _EXPERIMENTS[name] = Experiment(name, summary, module, function)
-
-
-def experiments() -> list[Experiment]:
-    return [_EXPERIMENTS[k] for k in sorted(_EXPERIMENTS)]
-
-
-def get_experiment(name: str) -> Experiment:
-    if name not in _EXPERIMENTS:
-        raise ValueError(f"unknown experiment {name!r}; expected one of {sorted(_EXPERIMENTS)} (see `advlab reproduce --list`)")
-    return _EXPERIMENTS[name]
+#: Experiments by name; modules are imported only when their experiment runs, so `--list` stays instant.
+EXPERIMENTS: Registry[Experiment] = Registry("experiment", hint=" (see `advlab reproduce --list`)")

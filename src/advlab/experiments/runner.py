@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.markup import escape
+
 from advlab._io import atomic_path, write_json
-from advlab.experiments.registry import ExperimentContext, ExperimentResult, get_experiment
+from advlab.experiments.registry import EXPERIMENTS, ExperimentContext, ExperimentResult
 from advlab.progress import echo
 
 
@@ -41,11 +43,11 @@ def write_outputs(result: ExperimentResult, out_dir: Path) -> dict[str, Path]:
 
 def run_experiment(name: str, ctx: ExperimentContext) -> ExperimentResult:
     """Run one registered experiment, write its folder, print ours beside the paper's numbers."""
-    result = get_experiment(name).run(ctx)
+    result = EXPERIMENTS.get(name).run(ctx)
     write_outputs(result, ctx.out_dir)
     if not ctx.quiet:
         text = result.comparison_text()
-        echo(f"[bold]{result.title}[/bold]" + (f"\nscale: {result.scale}" if result.scale else ""))
+        echo(f"[bold]{escape(result.title)}[/bold]" + (f"\nscale: {escape(result.scale)}" if result.scale else ""), markup=True)
         if text:
             print(text)
         echo(f"wrote {ctx.out_dir / 'metrics.json'} and {ctx.out_dir / 'report.html'}")

@@ -17,7 +17,7 @@ from advlab.models import Model
 from advlab.runs import open_run
 from advlab.viz import CompareDisplay, ProfileDisplay, compare_slices, compute_profiles
 from advlab.viz.components import component_counts
-from advlab.viz.third_points import third_point
+from advlab.viz.third_points import RandomImage, third_point
 
 FULL = {"data": "mnist", "epochs": 2, "limit_train": None, "eps": 0.1, "train_eps": 0.1, "pgd_steps": 40, "resolution": 160,
         "n": 500, "mlp_widths": [256, 128], "index": None}
@@ -75,7 +75,7 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     models, robust = _models(ctx, ds, s)
     index, b = pick_image(models[STANDARD], ds, s, ctx.seed)
     a = ds.x_test[index]
-    c = third_point("random-image", models[STANDARD], a, b, seed=ctx.seed)
+    c = third_point(RandomImage(), models[STANDARD], a, b, generator=torch.Generator().manual_seed(ctx.seed))
     half = 0.75 * float((b - a).norm())
     global_ = compare_slices(models, a, b, c, resolution=s["resolution"])
     # a sits on the boundary of H (saturated pixels), so the window reaches mostly upwards, into the plane ∩ H.

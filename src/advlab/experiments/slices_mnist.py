@@ -16,20 +16,23 @@ from typing import Any
 import numpy as np
 import torch
 
-from advlab.attacks import make_attack
+from advlab.attacks import ATTACKS, FGSM, DeepFool
 from advlab.data import load
+from advlab.experiments.recipes import Recipe
+from advlab.experiments.recipes import trained_model as cached_model
 from advlab.experiments.registry import Comparison, ExperimentContext, ExperimentResult
-from advlab.models import Model, build
-from advlab.runs import open_run, save_run
-from advlab.train import fit, make_method
+from advlab.models import Model
+from advlab.runs import open_run
 from advlab.viz import ChurchDisplay, ProfileDisplay, SliceDisplay, compute_church_windows, compute_profiles, compute_slice
 from advlab.viz.components import component_counts, disconnected_pairs, find_connecting_slice
-from advlab.viz.third_points import third_point
+from advlab.viz.third_points import Grey, OtherAttack, OtherSeed, RandomImage, RandomPerturbation, third_point
 
 FULL = {"data": "mnist", "epochs": 2, "limit_train": None, "eps": 0.1, "pgd_steps": 40, "resolution": 200,
-        "church_resolution": 64, "church_images": 4, "profile_points": 300, "pair_search": 400, "pair_tries": 20000, "candidates": 40, "index": None, "church_attack": "fmn"}
+        "church_resolution": 64, "church_images": 4, "profile_points": 300, "pair_search": 400, "pair_tries": 20000, "candidates": 40, "index": None, "church_attack": "pgd-l2",
+        "church_eps": 2.5, "church_center": "midpoint"}
 FAST = {"data": "digits", "epochs": 3, "limit_train": None, "eps": 0.2, "pgd_steps": 20, "resolution": 64,
-        "church_resolution": 24, "church_images": 4, "profile_points": 80, "pair_search": 360, "pair_tries": 60000, "candidates": 16, "index": None, "church_attack": "fmn"}
+        "church_resolution": 24, "church_images": 4, "profile_points": 80, "pair_search": 360, "pair_tries": 60000, "candidates": 16, "index": None, "church_attack": "pgd-l2",
+        "church_eps": 1.0, "church_center": "midpoint"}
 
 
 def settings(ctx: ExperimentContext, full: dict[str, Any], fast: dict[str, Any]) -> dict[str, Any]:
@@ -40,20 +43,10 @@ def settings(ctx: ExperimentContext, full: dict[str, Any], fast: dict[str, Any])
 
 def trained_model(ctx: ExperimentContext, ds: Any, family: str, *, epochs: int, seed: int, method: str = "standard",
                   eps: float | None = None, options: dict[str, Any] | None = None, lr: float = 3e-3) -> Model:
-    """Train (or reuse the copy cached in ctx.out_dir for the same recipe) a zoo model on ``ds``."""
-    recipe = {"family": family, "data": ds.name, "train_size": len(ds.x_train), "epochs": epochs, "seed": seed, "method": method,
-              "eps": eps, "options": options or {}, "lr": lr}
-    folder = ctx.out_dir / "models" / f"{family}-{method}-seed{seed}"
-    if (folder / "model.safetensors").is_file():
-        run = open_run(folder)
-        if run.info.get("recipe") == recipe:
-            return run.load_model().eval()
-    torch.manual_seed(seed)
-    model = build(family, input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, **(options or {}))
-    training = make_method(method, eps=eps)
-    history = fit(model, ds, method=training, epochs=epochs, lr=lr, seed=seed, device=ctx.device, quiet=ctx.quiet)
-    save_run(folder, model.cpu(), {"name": ds.name}, history.to_json(), recipe=recipe)
-    return model.eval()
+    """Train (or reuse the copy cached in ctx.out_dir/models for the same recipe and data) a zoo model on ``ds``."""
+    recipe = Recipe(family, epochs, seed, model_options=options or {}, method=method,
+                    method_options={} if eps is None else {"eps": eps}, lr=lr)
+    return cached_model(recipe, ds, ctx.out_dir / "models", device=ctx.device, quiet=ctx.quiet)
 
 
 def model_and_data(ctx: ExperimentContext, s: dict[str, Any]) -> tuple[Model, Any, str]:
@@ -67,20 +60,24 @@ def model_and_data(ctx: ExperimentContext, s: dict[str, Any]) -> tuple[Model, An
 
 
 def pgd(s: dict[str, Any]) -> Any:
-    return make_attack("pgd", norm="linf", steps=s["pgd_steps"], rel_stepsize=2.5 / s["pgd_steps"])
+    return ATTACKS.create("pgd", norm="linf", steps=s["pgd_steps"], rel_stepsize=2.5 / s["pgd_steps"])
 
 
 def church_attack(s: dict[str, Any]) -> tuple[Any, float | None]:
     """The attack behind the church windows' adversarial directions, and its ε (None: a minimisation attack).
 
-    ``fmn`` (default): the minimal L2 adversarial within the face of H, so ☆ marks the nearest boundary there;
+    ``pgd-l2`` (default): L2 PGD of size ``church_eps`` within the face of H: past the boundary (so the adversarial
+    region shows in the window) yet short enough for the window around a → ☆ to stay mostly in H;
+    ``fmn``: the minimal L2 adversarial within the face, so ☆ marks the nearest boundary (on it: little shows);
     ``pgd``: the L∞ PGD of the slices (at ε = 0.1 it rarely fools an MNIST model through the free pixels alone).
     """
     if s["church_attack"] == "pgd":
         return pgd(s), s["eps"]
+    if s["church_attack"] == "pgd-l2":
+        return ATTACKS.create("pgd", norm="l2"), float(s["church_eps"])
     if s["church_attack"] == "fmn":
-        return make_attack("fmn", norm="l2"), None
-    raise ValueError(f"slices: church_attack must be 'fmn' or 'pgd', got {s['church_attack']!r}")
+        return ATTACKS.create("fmn", norm="l2"), None
+    raise ValueError(f"slices: church_attack must be 'pgd-l2', 'fmn' or 'pgd', got {s['church_attack']!r}")
 
 
 def pick_image(model: Model, ds: Any, s: dict[str, Any], seed: int, n: int = 32) -> tuple[int, torch.Tensor]:
@@ -99,18 +96,22 @@ def _third_points(model: Model, ds: Any, a: torch.Tensor, b: torch.Tensor, s: di
     pred = model.predict(a[None]).item()
     other = int(torch.nonzero(model.predict(ds.x_test[:200]).cpu() != pred)[0])
     size = 2.0 * float((b - a).norm())
-    common = {"attack": pgd(s), "eps": s["eps"], "data": ds, "seed": seed}
+    atk = pgd(s)
+
+    def c(strategy: Any) -> torch.Tensor:
+        return third_point(strategy, model, a, b, attack=atk, eps=s["eps"], generator=torch.Generator().manual_seed(seed))
+
     out = {
-        "grey (centre of H)": third_point("grey", model, a, b, **common),
-        "random image": third_point("random-image", model, a, b, **common),
-        f"random perturbation (L2 {size:.2g})": third_point("random-perturbation", model, a, b, size=size, **common),
-        "FGSM adversarial": third_point("attack:fgsm", model, a, b, **common),
+        "grey (centre of H)": c(Grey()),
+        "random image": c(RandomImage()),
+        f"random perturbation (L2 {size:.2g})": c(RandomPerturbation(size=size, norm="l2")),
+        "FGSM adversarial": c(OtherAttack(FGSM(), s["eps"])),
     }
     try:
-        out["PGD, another random start"] = third_point(f"seed:{seed + 1}", model, a, b, **common)
+        out["PGD, another random start"] = c(OtherSeed(seed + 1))
     except ValueError:  # every random start converged to the same corner of the ε-ball: b itself
-        out["DeepFool adversarial (PGD starts all reach b)"] = third_point("attack:deepfool", model, a, b, **common)
-    out[f"test image {other}"] = third_point(f"image:{other}", model, a, b, **common)
+        out["DeepFool adversarial (PGD starts all reach b)"] = c(OtherAttack(DeepFool()))
+    out[f"test image {other}"] = c(ds.x_test[other])
     return out
 
 
@@ -168,8 +169,9 @@ def _connectivity(model: Model, ds: Any, s: dict[str, Any], seed: int) -> tuple[
     if not pairs:
         return None, info, []
     for name_a, a, name_b, b in pairs:
-        cands = {"grey": third_point("grey", model, a)}
-        cands.update({f"random image {k}": third_point("random-image", model, a, seed=seed + k) for k in range(3)})
+        cands = {"grey": third_point(Grey(), model, a)}
+        cands.update({f"random image {k}": third_point(RandomImage(), model, a, generator=torch.Generator().manual_seed(seed + k))
+                      for k in range(3)})
         cands.update({f"test image {k}": ds.x_test[k] for k in range(s["candidates"])
                       if not (torch.equal(ds.x_test[k], a) or torch.equal(ds.x_test[k], b))})
         res = find_connecting_slice(model, a, b, cands, resolution=s["resolution"])
@@ -216,8 +218,10 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     church_x = ds.x_test[index : index + s["church_images"]]
     church_atk, church_eps = church_attack(s)
     church = compute_church_windows(model, church_x, ds.y_test[index : index + len(church_x)], attack=church_atk, eps=church_eps,
-                                    resolution=s["church_resolution"], seed=ctx.seed)
+                                    resolution=s["church_resolution"], seed=ctx.seed, center=s["church_center"])
     inside = float(church.feasible.mean())
+    per_window = church.feasible.mean(axis=(2, 3))  # (N, K)
+    adversarial_kinds = [k != "random" for k in church.kinds]
     church_outside = "grey" if inside >= 0.5 else "faded"  # grey hides a window that is mostly outside H
     figures["church_windows"] = ChurchDisplay(church).plot(outside=church_outside).figure_
     profile_thirds = {k: thirds[k] for k in ("grey (centre of H)", "random image")}
@@ -234,7 +238,11 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         "church": {"radius": church.radius, "inside_H_fraction": inside, "face": church.face, "drawn_outside_H": church_outside,
                    "inside_radius_median": float(np.median(church.inside_radius)),
                    "adversarial_windows_fooled": float(church.fooled[:, [k != "random" for k in church.kinds]].mean()),
-                   "kinds": list(church.kinds), "centre_is_prediction": float((church.centre_labels == church.predictions[:, None]).mean())},
+                   "kinds": list(church.kinds), "center": church.center,
+                   "image_is_prediction": float((church.image_labels == church.predictions[:, None]).mean()),
+                   "inside_H_by_kind": {k: float(per_window[:, j].mean()) for j, k in enumerate(church.kinds)},
+                   "windows_at_least_half_inside_by_kind": {k: float((per_window[:, j] >= 0.5).mean()) for j, k in enumerate(church.kinds)},
+                   "adversarial_axis_crosses_boundary": float(church.crosses_boundary()[:, adversarial_kinds].mean())},
         "connectivity": connectivity,
         "component_counts": {r["third point"]: r["components"] for r in rows},
     }
@@ -246,7 +254,9 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
         "church_windows": "Church windows centred on test images (same half-width everywhere): adversarial × random ⊥, "
                           "random × random and targeted × random directions, all within the face of H containing the image "
                           f"(pixels at 0 or 1 stay fixed; ☆ = the {church.source} adversarial found by moving only the other "
-                          f"pixels). {'Grey' if church_outside == 'grey' else 'Faded'}: outside H "
+                          "pixels; random directions weighted by each pixel's room to its nearer bound"
+                          f"{'; adversarial windows centred between ○ and ☆' if church.center == 'midpoint' else ''}). "
+                          f"{'Grey' if church_outside == 'grey' else 'Faded'}: outside H "
                           f"({100 * inside:.1f}% of the window pixels are inside).",
         "profiles": "Class probabilities along a → b → c → a (dashed lines at the anchors).",
         "connectivity": (f"a = {connectivity.get('a')}, b = {connectivity.get('b')}, both predicted "
@@ -301,8 +311,13 @@ def _summary(m: dict[str, Any], rows: list[dict[str, Any]], local: list[dict[str
 
 def _church_sentence(c: dict[str, Any]) -> str:
     inside = 100 * c["inside_H_fraction"]
+    by_kind = "; ".join(f"{k}: {100 * v:.0f}% inside H on average, {100 * c['windows_at_least_half_inside_by_kind'][k]:.0f}% of "
+                        "the windows at least half inside" for k, v in c["inside_H_by_kind"].items())
     text = (f"The church windows use directions within the face of H containing each image (pixels at 0 or 1 stay fixed; "
-            f"the attack too may move only the other pixels); {inside:.2g}% of their pixels are inside H. ")
+            f"the attack too may move only the other pixels; random directions weighted by each pixel's room"
+            f"{'; adversarial windows centred between the image and ☆' if c.get('center') == 'midpoint' else ''}); "
+            f"{inside:.2g}% of their pixels are inside H ({by_kind}); the adversarial axis crosses a decision boundary "
+            f"inside H in {100 * c['adversarial_axis_crosses_boundary']:.0f}% of the adversarial windows. ")
     if inside < 50:
         text += (f"The rest leaves H because many of the free pixels lie close to a bound (the soft edges of the strokes): a "
                  f"whole window stays inside H only up to a half-width of {c['inside_radius_median']:.2g} (median), against the "

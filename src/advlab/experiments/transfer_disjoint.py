@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from advlab.attacks import make_attack
+from advlab.attacks import ATTACKS
 from advlab.data import load
 from advlab.evaluate import TransferResult, transfer
 from advlab.experiments.registry import Comparison, ExperimentContext, ExperimentResult
@@ -129,9 +129,9 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     models, model_rows = _train_members(ds, s, ctx)
     x, y = ds.x_test[: s["n"]], ds.y_test[: s["n"]]
     attacks = {
-        "fgsm": (make_attack("fgsm", norm="linf"), s["fgsm_eps"]),
+        "fgsm": (ATTACKS.create("fgsm", norm="linf"), s["fgsm_eps"]),
         # Step 2.5·ε/steps (Madry et al.'s rule) from a random start.
-        "pgd": (make_attack("pgd", norm="linf", steps=s["pgd_steps"], rel_stepsize=2.5 / s["pgd_steps"]), s["pgd_eps"]),
+        "pgd": (ATTACKS.create("pgd", norm="linf", steps=s["pgd_steps"], rel_stepsize=2.5 / s["pgd_steps"]), s["pgd_eps"]),
     }
     results = {name: transfer(models, models, atk, x, y, eps, batch_size=500, seed=ctx.seed, quiet=ctx.quiet)
                for name, (atk, eps) in attacks.items()}

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from advlab.models.model import Model
-from advlab.models.registry import family, register
+from advlab.models.registry import MODELS, family
 
 _UNSAVEABLE = {"custom", "blackbox"}
 
@@ -49,8 +49,9 @@ def _member_net(spec: Any, input_shape: tuple[int, ...], num_classes: int) -> nn
         raise ValueError(f"ensemble: member {spec['family']!r} cannot be built with options {options}: {exc}") from exc
 
 
-@register("ensemble", "average of the members' probabilities; members=[{family, options}, …]")
+@MODELS.register("ensemble")
 def ensemble(input_shape: tuple[int, ...], num_classes: int, members: Sequence[Mapping[str, Any]] = ()) -> nn.Module:
+    """average of the members' probabilities; members=[{family, options}, …]"""
     return EnsembleNet([_member_net(spec, input_shape, num_classes) for spec in members])
 
 

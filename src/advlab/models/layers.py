@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -16,10 +17,14 @@ class Normalize(nn.Module):
     conversion) accepts the float32 inputs every attack and picture uses.
     """
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, mean: float | Sequence[float] = 0.0, std: float | Sequence[float] = 1.0, ndim: int = 1):
         super().__init__()
-        m = torch.as_tensor(mean, dtype=torch.float32)
-        s = torch.as_tensor(std, dtype=torch.float32)
+        # explicit CPU: validating needs real values even while a model is built on the meta device
+        m = torch.as_tensor(mean, dtype=torch.float32, device="cpu")
+        s = torch.as_tensor(std, dtype=torch.float32, device="cpu")
         if not torch.isfinite(m).all() or not torch.isfinite(s).all() or (s <= 0).any():
             raise ValueError(f"Normalize: expected finite mean and positive std, got mean={m.tolist()} std={s.tolist()}")
         # Per-channel values broadcast over the trailing spatial dims of an image.
@@ -60,3 +65,23 @@ def make_activation(name: str) -> nn.Module:
     if name not in ACTIVATIONS:
         raise ValueError(f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}")
     return ACTIVATIONS[name]()
+
+
+def classifier(model: Any) -> Classifier:
+    """The ``features``/``head`` split of a zoo network (``model``: a Model or its net).
+
+    The documented way to reach a representation (hidden features, a bottleneck) or the
+    last layer, instead of attribute paths into ``model.net``.
+    """
+    net = getattr(model, "net", model)
+    if not isinstance(net, Classifier):
+        raise TypeError(f"expected a zoo network with a features/head split (Classifier), got {type(net).__name__}")
+    return net
+
+
+def linear_head(model: Any) -> nn.Linear:
+    """The last layer of a zoo network whose head is linear (softmax, mlp, cnn-small, cnn-madry…)."""
+    head = classifier(model).head
+    if not isinstance(head, nn.Linear):
+        raise TypeError(f"expected a linear head, got {type(head).__name__}")
+    return head

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from advlab.models.layers import Classifier, Normalize
-from advlab.models.registry import register
+from advlab.models.registry import MODELS
 
 
 class Maxout(nn.Module):
@@ -33,10 +33,7 @@ def _check_rate(value: float, what: str) -> float:
     return float(value)
 
 
-@register(
-    "maxout",
-    "maxout MLP (Goodfellow et al.'s MNIST net): layers × units × pieces, dropout 0.2 input / 0.5 hidden; units=1600 for the big one",
-)
+@MODELS.register("maxout")
 def maxout(
     input_shape: tuple[int, ...],
     num_classes: int,
@@ -48,8 +45,9 @@ def maxout(
     mean: float | Sequence[float] = 0.0,
     std: float | Sequence[float] = 1.0,
 ) -> nn.Module:
-    """Permutation-invariant maxout MLP with a softmax output layer.
+    """maxout MLP (Goodfellow et al.'s MNIST net): layers × units × pieces, dropout 0.2 input / 0.5 hidden; units=1600 for the big one
 
+    Permutation-invariant maxout MLP with a softmax output layer.
     The paper's max-norm weight constraint is not part of the model (it belongs
     to the optimiser); dropout is active in train mode only, as usual.
     """

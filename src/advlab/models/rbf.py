@@ -28,9 +28,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from advlab.models.layers import Classifier, Normalize
+from advlab.models.layers import Classifier, Normalize, classifier
 from advlab.models.model import Model
-from advlab.models.registry import register
+from advlab.models.registry import MODELS
 
 
 class RBFHead(nn.Module):
@@ -61,7 +61,7 @@ class RBFHead(nn.Module):
         return f"classes={self.num_classes}, per_class={self.per_class}, features={self.prototypes.shape[1]}"
 
 
-@register("rbf", "shallow RBF network: per_class prototypes per class, low confidence far from them (reject mass)")
+@MODELS.register("rbf")
 def rbf(
     input_shape: tuple[int, ...],
     num_classes: int,
@@ -70,6 +70,7 @@ def rbf(
     mean: float | Sequence[float] = 0.0,
     std: float | Sequence[float] = 1.0,
 ) -> nn.Module:
+    """shallow RBF network: per_class prototypes per class, low confidence far from them (reject mass)"""
     if isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < 1:
         raise ValueError(f"rbf: per_class must be a positive integer, got {per_class!r}")
     if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0 < beta < math.inf:
@@ -99,7 +100,7 @@ def init_rbf_from_data(
     head = rbf_head(model)
     if len(x) != len(y):
         raise ValueError(f"init_rbf_from_data: {len(x)} inputs but {len(y)} labels")
-    h = model.net.features(x.to(model.device).float())
+    h = classifier(model).features(x.to(model.device).float())
     y = y.to(h.device)
     gen = torch.Generator().manual_seed(seed)
     for k in range(head.num_classes):

@@ -12,49 +12,42 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import nn
 
 from advlab.models.model import Model
+from advlab.registry import Registry, check_options
 
 Builder = Callable[..., nn.Module]
 
 
 @dataclass(frozen=True)
 class Family:
+    """A zoo entry: its name, the builder, and the one-line summary (the builder's docstring)."""
+
     name: str
     builder: Builder
-    summary: str
+
+    @property
+    def summary(self) -> str:
+        return (inspect.getdoc(self.builder) or "").split("\n", 1)[0]
 
 
-_FAMILIES: dict[str, Family] = {}
-
-
-def register(name: str, summary: str) -> Callable[[Builder], Builder]:
-    def deco(builder: Builder) -> Builder:
-        _FAMILIES[name] = Family(name, builder, summary)
-        return builder
-
-    return deco
+#: Model families by name. A builder registers with ``@MODELS.register("name")`` and takes
+#: ``input_shape``, ``num_classes`` and its options; its docstring's first line is the summary.
+MODELS: Registry[Builder] = Registry("model", hint=" (see `advlab models`)")
 
 
 def families() -> list[Family]:
-    return [_FAMILIES[k] for k in sorted(_FAMILIES)]
+    return [Family(name, builder) for name, builder in MODELS.items()]
 
 
 def family(name: str) -> Family:
-    if name not in _FAMILIES:
-        raise ValueError(f"unknown model {name!r}; expected one of {sorted(_FAMILIES)}")
-    return _FAMILIES[name]
+    return Family(name, MODELS.get(name))
 
 
 def _check_options(fam: Family, options: dict[str, Any]) -> None:
-    params = inspect.signature(fam.builder).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return
-    allowed = {k for k in params if k not in {"input_shape", "num_classes"}}
-    unknown = set(options) - allowed
-    if unknown:
-        raise ValueError(f"model {fam.name!r}: unknown option(s) {sorted(unknown)}; expected some of {sorted(allowed)}")
+    check_options(fam.builder, options, f"model {fam.name!r}", skip=("input_shape", "num_classes"))
 
 
 def build(
@@ -63,13 +56,26 @@ def build(
     input_shape: Sequence[int],
     classes: int | Sequence[Any],
     bounds: Any = (0.0, 1.0),
+    seed: int | None = None,
     **options: Any,
 ) -> Model:
-    """Build a zoo model by name, e.g. ``build("cnn-small", input_shape=(1, 28, 28), classes=10)``."""
+    """Build a zoo model by name, e.g. ``build("cnn-small", input_shape=(1, 28, 28), classes=10, seed=0)``.
+
+    ``seed``: the initial weights are drawn inside ``torch.random.fork_rng`` seeded with it, so the
+    same seed gives the same weights and the caller's global RNG is left as it was (the weights
+    equal those of ``torch.manual_seed(seed); build(...)``). None: drawn from the global RNG.
+    """
     fam = family(name)
     _check_options(fam, options)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ValueError(f"build: seed must be a non-negative integer or None, got {seed!r}")
     class_names = [str(i) for i in range(classes)] if isinstance(classes, int) else list(classes)
-    net = fam.builder(input_shape=tuple(input_shape), num_classes=len(class_names), **options)
+    if seed is None:
+        net = fam.builder(input_shape=tuple(input_shape), num_classes=len(class_names), **options)
+    else:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            net = fam.builder(input_shape=tuple(input_shape), num_classes=len(class_names), **options)
     spec = {"family": name, "options": _jsonable(options)}
     return Model(net, bounds=bounds, classes=class_names, input_shape=input_shape, spec=spec)
 

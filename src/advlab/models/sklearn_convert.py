@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from advlab.models.layers import classifier, linear_head
 from advlab.models.model import Model
 from advlab.models.registry import build
 
@@ -60,18 +61,18 @@ def convert_sklearn(clf: Any, *, bounds: Any, classes: Any = None) -> Model:
         w, b = clf.coef_, np.atleast_1d(clf.intercept_)
         if len(names) == 2:
             w, b = _binary_as_two_logits(w, b)
-        _set_linear(model.net.head, w, b)
+        _set_linear(linear_head(model), w, b)
     elif isinstance(clf, MLPClassifier):
         widths = [int(c.shape[1]) for c in clf.coefs_[:-1]]
         model = build("mlp", input_shape=(d,), classes=names, bounds=bounds, widths=widths, activation=clf.activation)
         model.net.double()
-        linears = [m for m in model.net.features if isinstance(m, torch.nn.Linear)]
+        linears = [m for m in classifier(model).features.modules() if isinstance(m, torch.nn.Linear)]
         for layer, w, b in zip(linears, clf.coefs_[:-1], clf.intercepts_[:-1], strict=True):
             _set_linear(layer, w.T, b)
         w, b = clf.coefs_[-1].T, clf.intercepts_[-1]
         if len(names) == 2:
             w, b = _binary_as_two_logits(w, b)
-        _set_linear(model.net.head, w, b)
+        _set_linear(linear_head(model), w, b)
     else:
         raise TypeError(
             f"wrap: scikit-learn {type(clf).__name__} cannot be converted exactly; expected LogisticRegression "

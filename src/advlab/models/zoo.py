@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from advlab.models.layers import Classifier, Normalize, make_activation
-from advlab.models.registry import register
+from advlab.models.registry import MODELS
 
 Norm = float | Sequence[float]
 
@@ -18,13 +18,14 @@ def _normalize(input_shape: tuple[int, ...], mean: Norm, std: Norm) -> Normalize
     return Normalize(mean, std, ndim=len(input_shape))
 
 
-@register("softmax", "multinomial logistic regression: one linear layer on the flattened input")
+@MODELS.register("softmax")
 def softmax(input_shape: tuple[int, ...], num_classes: int, mean: Norm = 0.0, std: Norm = 1.0) -> nn.Module:
+    """multinomial logistic regression: one linear layer on the flattened input"""
     d = math.prod(input_shape)
     return Classifier(nn.Sequential(_normalize(input_shape, mean, std), nn.Flatten()), nn.Linear(d, num_classes))
 
 
-@register("mlp", "fully connected network; widths=[…], activation, optional linear bottleneck=k units")
+@MODELS.register("mlp")
 def mlp(
     input_shape: tuple[int, ...],
     num_classes: int,
@@ -34,6 +35,7 @@ def mlp(
     mean: Norm = 0.0,
     std: Norm = 1.0,
 ) -> nn.Module:
+    """fully connected network; widths=[…], activation, optional linear bottleneck=k units"""
     widths = [int(w) for w in widths]
     if any(w < 1 for w in widths) or (bottleneck is not None and bottleneck < 1):
         raise ValueError(f"mlp: widths must be positive integers, got widths={widths} bottleneck={bottleneck}")
@@ -59,8 +61,9 @@ def _require_image(name: str, input_shape: tuple[int, ...]) -> None:
         raise ValueError(f"{name}: expected an image input shape (C, H, W), got {input_shape}")
 
 
-@register("cnn-small", "conv 16 4x4/2 → conv 32 4x4/2 → fc 100 → fc k (Wong et al.'s fast-AT MNIST net)")
+@MODELS.register("cnn-small")
 def cnn_small(input_shape: tuple[int, ...], num_classes: int, mean: Norm = 0.0, std: Norm = 1.0) -> nn.Module:
+    """conv 16 4x4/2 → conv 32 4x4/2 → fc 100 → fc k (Wong et al.'s fast-AT MNIST net)"""
     _require_image("cnn-small", input_shape)
     c = input_shape[0]
     conv = nn.Sequential(
@@ -75,8 +78,9 @@ def cnn_small(input_shape: tuple[int, ...], num_classes: int, mean: Norm = 0.0, 
     return Classifier(nn.Sequential(*conv, nn.Linear(n, 100), nn.ReLU()), nn.Linear(100, num_classes))
 
 
-@register("cnn-madry", "conv 32 5x5 + pool → conv 64 5x5 + pool → fc 1024 → fc k (Madry et al.'s MNIST net)")
+@MODELS.register("cnn-madry")
 def cnn_madry(input_shape: tuple[int, ...], num_classes: int, mean: Norm = 0.0, std: Norm = 1.0) -> nn.Module:
+    """conv 32 5x5 + pool → conv 64 5x5 + pool → fc 1024 → fc k (Madry et al.'s MNIST net)"""
     _require_image("cnn-madry", input_shape)
     c = input_shape[0]
     conv = nn.Sequential(

@@ -37,19 +37,26 @@ def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any])
 
 
 def save_checkpoint(
-    path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, epoch: int, info: dict[str, Any]
+    path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, epoch: int, info: dict[str, Any],
+    extra: dict[str, torch.Tensor] | None = None,
 ) -> None:
+    """``extra``: more named tensors (e.g. the training generator's state, the best weights), returned by
+    ``load_checkpoint`` under the same names."""
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     opt_tensors, opt_meta = _flatten_optimizer(optimizer.state_dict())
     tensors.update(opt_tensors)
     tensors["rng.cpu"] = torch.get_rng_state()
+    for k, v in (extra or {}).items():
+        tensors[f"extra.{k}"] = v.detach().cpu().contiguous()
     meta = {"epoch": epoch, "optimizer": opt_meta, **info}
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={"advlab_checkpoint": json.dumps(meta)})
 
 
-def load_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any], torch.Tensor, dict[str, Any]]:
-    """Return (model state, optimizer state, cpu RNG state, metadata); ValueError if unreadable."""
+def load_checkpoint(
+    path: Path,
+) -> tuple[dict[str, torch.Tensor], dict[str, Any], torch.Tensor, dict[str, Any], dict[str, torch.Tensor]]:
+    """Return (model state, optimizer state, cpu RNG state, metadata, extra tensors); ValueError if unreadable."""
     try:
         with safe_open(str(path), framework="pt") as f:
             meta_raw = (f.metadata() or {}).get("advlab_checkpoint")
@@ -64,8 +71,11 @@ def load_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]
         opt_tensors = {k: v for k, v in tensors.items() if k.startswith("optim.")}
         optimizer = _unflatten_optimizer(opt_tensors, meta["optimizer"])
         rng = tensors["rng.cpu"]
-        int(meta["epoch"])
+        extra = {k[len("extra.") :]: v for k, v in tensors.items() if k.startswith("extra.")}
+        epoch = meta["epoch"]
         meta["history"]["epochs"]
     except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"resume: checkpoint {path} is incomplete or corrupt ({type(exc).__name__}: {exc})") from exc
-    return model_state, optimizer, rng, meta
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        raise ValueError(f"resume: checkpoint {path} records epoch {epoch!r}; expected a whole number ≥ 0 (corrupt file?)")
+    return model_state, optimizer, rng, meta, extra

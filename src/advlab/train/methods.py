@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from advlab.models.model import Model
+from advlab.registry import Registry
 
 
 @dataclass
@@ -32,10 +33,20 @@ class TrainingMethod(ABC):
     name: ClassVar[str] = "abstract"
     #: learning-rate schedule the method's paper uses, when the user asks for none.
     default_schedule: ClassVar[str | None] = None
+    #: fit settings (epochs, batch_size, lr, schedule) the method works with, used where the caller gives none.
+    recommended: ClassVar[dict[str, Any]] = {}
 
     @abstractmethod
-    def batch_loss(self, model: Model, x: torch.Tensor, y: torch.Tensor) -> BatchLoss:
-        """Loss on one batch; ``model`` is in train mode and ``x`` on its device."""
+    def batch_loss(self, model: Model, x: torch.Tensor, y: torch.Tensor, *, generator: torch.Generator | None = None) -> BatchLoss:
+        """Loss on one batch; ``model`` is in train mode and ``x`` on its device.
+
+        Randomness (random starts, noise, mixing) is drawn from ``generator``, which ``fit``
+        hands in (seeded, checkpointed); None: a fresh ``torch.Generator()`` (fixed default seed).
+        """
+
+    def probe_attack(self) -> Any:
+        """(attack, ε) for ``fit``'s per-epoch robustness probe, or None (no probe: not a robust method)."""
+        return None
 
     def params(self) -> dict[str, Any]:
         return {}
@@ -53,31 +64,12 @@ class StandardTraining(TrainingMethod):
 
     name = "standard"
 
-    def batch_loss(self, model: Model, x: torch.Tensor, y: torch.Tensor) -> BatchLoss:
+    def batch_loss(self, model: Model, x: torch.Tensor, y: torch.Tensor, *, generator: torch.Generator | None = None) -> BatchLoss:
         logits = model(x)
         return BatchLoss(F.cross_entropy(logits, y), logits)
 
 
-_METHODS: dict[str, Callable[..., TrainingMethod]] = {}
+#: Training methods by name: ``METHODS.create("pgd", eps=0.3)``; each module registers its own.
+METHODS: Registry[Callable[..., TrainingMethod]] = Registry("training method", hint=" (see `advlab train --help`)")
 
-
-def register_method(name: str, factory: Callable[..., TrainingMethod]) -> None:
-    _METHODS[name] = factory
-
-
-def method_names() -> list[str]:
-    return sorted(_METHODS)
-
-
-def make_method(name: str, **kwargs: Any) -> TrainingMethod:
-    """Build a registered method by name; options the method does not take are ignored if None."""
-    if name not in _METHODS:
-        raise ValueError(f"unknown training method {name!r}; expected one of {method_names()}")
-    kwargs = {k: v for k, v in kwargs.items() if v is not None}
-    try:
-        return _METHODS[name](**kwargs)
-    except TypeError as exc:
-        raise ValueError(f"training method {name!r}: {exc}") from exc
-
-
-register_method("standard", StandardTraining)
+METHODS.register("standard", StandardTraining)

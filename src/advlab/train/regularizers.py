@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from advlab.attacks.norms import get_norm
 from advlab.models.model import Model
-from advlab.train.methods import BatchLoss, TrainingMethod, register_method
-from advlab.train.perturb import Box, check_eps, check_fraction, sign_noise, uniform_noise
+from advlab.train.checks import check_eps, check_fraction
+from advlab.train.methods import METHODS, BatchLoss, TrainingMethod
+
+_LINF = get_norm("linf")
 
 
 class Mixup(TrainingMethod):
@@ -32,15 +36,20 @@ class Mixup(TrainingMethod):
     def params(self) -> dict[str, Any]:
         return {"alpha": self.alpha}
 
-    def mix(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]:
+    def mix(
+        self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]:
         """(mixed inputs, first labels, second labels, λ); a convex mix stays inside the bounds."""
-        a = torch.tensor(self.alpha)
-        lam = float(torch.distributions.Beta(a, a).sample())
-        perm = torch.randperm(len(x), device=x.device)
+        gen = generator if generator is not None else torch.Generator()
+        # λ ~ Beta(α, α) as G₁ / (G₁ + G₂) with G ~ Gamma(α, 1), drawn from the generator by NumPy
+        # (torch's Beta sampler reads only the global RNG).
+        seed = int(torch.randint(0, 2**62, (1,), generator=gen))
+        lam = float(np.random.default_rng(seed).beta(self.alpha, self.alpha))
+        perm = torch.randperm(len(x), generator=gen).to(x.device)
         return lam * x + (1 - lam) * x[perm], y, y[perm], lam
 
-    def batch_loss(self, model: Model, x: torch.Tensor, y: torch.Tensor) -> BatchLoss:
-        x_mix, y_a, y_b, lam = self.mix(x, y)
+    def batch_loss(self, model: Model, x: torch.Tensor, y: torch.Tensor, *, generator: torch.Generator | None = None) -> BatchLoss:
+        x_mix, y_a, y_b, lam = self.mix(x, y, generator)
         logits = model(x_mix)
         loss = lam * F.cross_entropy(logits, y_a) + (1 - lam) * F.cross_entropy(logits, y_b)
         return BatchLoss(loss, logits)
@@ -56,18 +65,19 @@ class _NoiseControl(TrainingMethod):
     def params(self) -> dict[str, Any]:
         return {"eps": self.eps, "alpha": self.alpha}
 
-    def noise(self, x: torch.Tensor) -> torch.Tensor:
+    def noise(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         raise NotImplementedError
 
-    def perturb(self, model: Model, x: torch.Tensor) -> torch.Tensor:
-        return Box(model, x).clip(x + self.noise(x))
+    def perturb(self, model: Model, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        gen = generator if generator is not None else torch.Generator()
+        return model.bounds.clip(x + self.noise(x, gen))
 
-    def batch_loss(self, model: Model, x: torch.Tensor, y: torch.Tensor) -> BatchLoss:
+    def batch_loss(self, model: Model, x: torch.Tensor, y: torch.Tensor, *, generator: torch.Generator | None = None) -> BatchLoss:
         logits = model(x)
         clean = F.cross_entropy(logits, y)
         if self.alpha == 1.0:
             return BatchLoss(clean, logits)
-        noisy = F.cross_entropy(model(self.perturb(model, x)), y)
+        noisy = F.cross_entropy(model(self.perturb(model, x, generator)), y)
         return BatchLoss(self.alpha * clean + (1 - self.alpha) * noisy, logits)
 
 
@@ -76,8 +86,8 @@ class SignNoise(_NoiseControl):
 
     name = "noise-sign"
 
-    def noise(self, x: torch.Tensor) -> torch.Tensor:
-        return sign_noise(x, self.eps)
+    def noise(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        return _LINF.sphere(x, self.eps, generator)  # a random corner of the L∞ ball
 
 
 class UniformNoise(_NoiseControl):
@@ -85,8 +95,8 @@ class UniformNoise(_NoiseControl):
 
     name = "noise-uniform"
 
-    def noise(self, x: torch.Tensor) -> torch.Tensor:
-        return uniform_noise(x, self.eps)
+    def noise(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        return _LINF.random(x, self.eps, generator)  # uniform in the L∞ ball
 
 
 _WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -116,14 +126,17 @@ class L1WeightDecay(TrainingMethod):
         return {"coeff": self.coeff}
 
     def penalty(self, model: Model) -> torch.Tensor:
-        return self.coeff * first_layer(model).weight.abs().sum()
+        weight = first_layer(model).weight
+        if not isinstance(weight, torch.Tensor):
+            raise TypeError(f"l1: the first layer's weight is a {type(weight).__name__}, not a tensor")
+        return self.coeff * weight.abs().sum()
 
-    def batch_loss(self, model: Model, x: torch.Tensor, y: torch.Tensor) -> BatchLoss:
+    def batch_loss(self, model: Model, x: torch.Tensor, y: torch.Tensor, *, generator: torch.Generator | None = None) -> BatchLoss:
         logits = model(x)
         return BatchLoss(F.cross_entropy(logits, y) + self.penalty(model), logits)
 
 
-register_method("mixup", Mixup)
-register_method("noise-sign", SignNoise)
-register_method("noise-uniform", UniformNoise)
-register_method("l1", L1WeightDecay)
+METHODS.register("mixup", Mixup)
+METHODS.register("noise-sign", SignNoise)
+METHODS.register("noise-uniform", UniformNoise)
+METHODS.register("l1", L1WeightDecay)

@@ -124,7 +124,7 @@ class SliceAnimation:
                 # A fixed canvas (no tight bbox), so every frame has the same size.
                 fig.subplots_adjust(left=0.14, right=0.78, bottom=0.26, top=0.84)
                 fig.canvas.draw()
-                out.append(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())
+                out.append(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())  # type: ignore[attr-defined]  # Agg canvas
             finally:
                 plt.close(fig)
         return out

@@ -95,5 +95,5 @@ def load_arrays(path: str | Path) -> dict[str, np.ndarray] | None:
 def save_arrays(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
     """Write ``arrays`` as one compressed ``.npz`` atomically."""
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, **arrays)
+        np.savez_compressed(f, **arrays)  # type: ignore[arg-type]  # numpy's stub misreads **kwds
     return Path(path)

@@ -18,6 +18,14 @@ axis. ``face=False`` keeps the unrestricted directions. ``inside_radius`` gives,
 the largest half-width that stays entirely inside H: on MNIST it is tiny even within the
 face, because many "free" pixels are anti-aliasing values within a few 1/255 of a bound.
 
+Random directions within the face are room-weighted (see ``church_directions``). With
+``center="midpoint"`` an adversarial (or targeted) window is centred on the midpoint of a and
+☆ instead of on a, its random ⊥ direction weighted by the room left along the whole segment
+a → ☆, and the default half-width is 0.6 × the median distance to ☆: a and ☆ both lie in the
+window and, since H is convex and holds both, most of the window around the segment lies in H
+(centred on a, the half of the window behind a leaves H along every direction that moves a
+pixel sitting at a bound). ``offsets`` gives the position of the centre along e₁.
+
 The windows are evaluated on the grid a + s·e₁ + t·e₂, also outside H; ``feasible`` marks
 the pixels inside H. The display draws the rest grey (``outside="grey"``, as every slice)
 or shows the model's labels there faded (``outside="faded"``), to reveal what the model does
@@ -35,7 +43,7 @@ import torch
 
 from advlab.attacks import Attack
 from advlab.models.model import Model
-from advlab.viz.church_directions import adversarial_direction, box_of, free_coordinates, random_direction
+from advlab.viz.church_directions import adversarial_direction, box_of, free_coordinates, random_direction, room_weights
 from advlab.viz.colors import INFEASIBLE_GREY, region_rgba
 from advlab.viz.slice_geometry import Extent, pixel_centres
 from advlab.viz.third_points import resolve_attack
@@ -68,6 +76,28 @@ class ChurchData:
     inside_radius: np.ndarray  # (N, K) largest half-width at which the whole window lies inside H
     fooled: np.ndarray  # (N, K) the model's class at ☆ differs from the image's (False for random windows)
     face: bool = True  # directions restricted to the face of H containing each image
+    offsets: np.ndarray | None = None  # (N, K) position of each window's centre on the e₁ axis (0: centred on the image)
+    center: str = "image"  # "image" or "midpoint" (adversarial windows centred between the image and ☆)
+
+    @property
+    def centre_offsets(self) -> np.ndarray:
+        return np.zeros(self.labels.shape[:2]) if self.offsets is None else self.offsets
+
+    @property
+    def image_labels(self) -> np.ndarray:
+        """(N, K) the model's class at each image (the pixel nearest to it in its window; −1 when off the window)."""
+        r, (lo, hi) = self.resolution, self.extent[0]
+        col = np.floor((-self.centre_offsets - lo) / (hi - lo) * r).astype(int)
+        ok = (col >= 0) & (col < r)
+        n, k = np.indices(col.shape)
+        out = self.labels[n, k, r // 2, np.clip(col, 0, r - 1)]
+        return np.where(ok, out, -1)
+
+    def crosses_boundary(self) -> np.ndarray:
+        """(N, K) whether the e₁ axis of the window shows another class than the image's inside H."""
+        r = self.resolution
+        row, feas = self.labels[:, :, r // 2], self.feasible[:, :, r // 2]
+        return ((row != self.predictions[:, None, None]) & feas).any(axis=-1)
 
     @property
     def radius(self) -> float:
@@ -98,6 +128,7 @@ def compute_church_windows(
     seed: int = 0,
     batch_size: int = 8192,
     face: bool = True,
+    center: str = "image",
 ) -> ChurchData:
     """Windows for each image of ``x`` (N × input) and each kind; ``attack="gradient"`` uses the loss gradient.
 
@@ -105,7 +136,8 @@ def compute_church_windows(
     (the gradient source: 2·√d·0.05). ``y`` are the true labels (default: the predictions,
     which also define the attacked class). ``face=True``: directions within the face of H
     containing each image (coordinates at a bound stay fixed), so a small window around it
-    stays inside H; ``face=False``: unrestricted directions.
+    stays inside H; ``face=False``: unrestricted directions. ``center="midpoint"``: adversarial and
+    targeted windows centred between the image and ☆ (default half-width 0.6 × the median distance to ☆).
     """
     if not isinstance(model, Model):
         raise TypeError(f"church windows: expected an advlab Model, got {type(model).__name__}")
@@ -116,6 +148,10 @@ def compute_church_windows(
         raise ValueError(f"church windows: kinds must be among {list(KINDS)}, got {list(kinds)}")
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 3:
         raise ValueError(f"church windows: resolution must be an integer ≥ 3, got {resolution!r}")
+    if center not in ("image", "midpoint"):
+        raise ValueError(f"church windows: center must be 'image' or 'midpoint', got {center!r}")
+    if center == "midpoint" and attack == "gradient":
+        raise ValueError("church windows: center='midpoint' needs an attack (the gradient gives no adversarial to centre on)")
     x = x.detach().cpu().float()
     if not bool(model.bounds.contains(x).all()):
         raise ValueError(f"church windows: every image must lie in the model's bounds {model.bounds!r}")
@@ -138,39 +174,51 @@ def compute_church_windows(
     n, k, d = len(x), len(kinds), int(np.prod(model.input_shape))
     dirs = np.zeros((n, k, 2, d))
     step = np.full((n, k), np.nan)
+    offsets = np.zeros((n, k))
     lo, hi = box_of(model)
     for i in range(n):
         free = free_coordinates(x[i], lo, hi, face)
         if float(free.sum()) < 2:
             raise ValueError(f"church windows: image {i} has fewer than 2 pixels strictly inside H; a window in its face needs 2 (use face=False)")
+        weights = room_weights(x[i], lo, hi, face)
         for j, kind in enumerate(kinds):
             if kind == "random":
-                e1 = random_direction(free, gen)
+                e1 = random_direction(weights, gen)
+                e2_weights = weights
             else:
                 target = int(tgt[i]) if kind == "targeted" else None
                 e1, step[i, j] = adversarial_direction(model, x[i], int(pred[i]), target, atk, eps, seed + i, free)
-            dirs[i, j] = torch.stack([e1, random_direction(free, gen, e1)]).numpy()
+                e2_weights = weights
+                if center == "midpoint" and np.isfinite(step[i, j]):
+                    offsets[i, j] = step[i, j] / 2
+                    star = x[i].reshape(-1).double() + step[i, j] * e1
+                    e2_weights = torch.minimum(weights, room_weights(star.clamp(lo, hi), lo, hi, face))
+                    if float((e2_weights > 0).sum()) < 2:
+                        e2_weights = weights
+            dirs[i, j] = torch.stack([e1, random_direction(e2_weights, gen, e1)]).numpy()
     if radius is None:
         finite = step[np.isfinite(step)]
-        radius = 2.0 * float(np.median(finite)) if finite.size else 2.0 * 0.05 * float(np.sqrt(d))
+        scale = 0.6 if center == "midpoint" else 2.0
+        radius = scale * float(np.median(finite)) if finite.size else 2.0 * 0.05 * float(np.sqrt(d))
     if not np.isfinite(radius) or radius <= 0:
         raise ValueError(f"church windows: radius must be a positive number, got {radius!r}")
     extent: Extent = ((-radius, radius), (-radius, radius))
-    labels, probs, feasible = _evaluate(model, x, dirs, extent, resolution, batch_size)
+    labels, probs, feasible = _evaluate(model, x, dirs, offsets, extent, resolution, batch_size)
     source = "gradient" if atk is None else f"{atk.name} ({atk.norm.name}, {'minimal' if eps is None else f'eps={eps}'})"
     return ChurchData(
         labels=labels, probabilities=probs, feasible=feasible, directions=dirs, step=step, extent=extent, kinds=tuple(kinds),
         images=x.numpy(), true_labels=true.numpy(), predictions=pred.numpy(),
         targets=tgt.numpy() if "targeted" in kinds else np.full(n, -1), class_names=tuple(model.classes),
-        input_shape=tuple(model.input_shape), source=source, inside_radius=_inside_radius(x, dirs, lo, hi),
-        fooled=_fooled(model, x, dirs, step, pred), face=bool(face),
+        input_shape=tuple(model.input_shape), source=source, inside_radius=_inside_radius(x, dirs, offsets, lo, hi),
+        fooled=_fooled(model, x, dirs, step, pred), face=bool(face), offsets=offsets, center=center,
     )
 
 
-def _inside_radius(x: torch.Tensor, dirs: np.ndarray, lo: torch.Tensor, hi: torch.Tensor) -> np.ndarray:
-    """(N, K) largest half-width r with a + [−r, r]·e₁ + [−r, r]·e₂ inside H: min over i of room_i / (|e₁ᵢ| + |e₂ᵢ|)."""
-    flat = x.reshape(len(x), -1).double()
-    room = torch.minimum(flat - lo, hi - flat).clamp(min=0).numpy()[:, None, :]
+def _inside_radius(x: torch.Tensor, dirs: np.ndarray, offsets: np.ndarray, lo: torch.Tensor, hi: torch.Tensor) -> np.ndarray:
+    """(N, K) largest half-width r with centre + [−r, r]·e₁ + [−r, r]·e₂ inside H: min over i of room_i / (|e₁ᵢ| + |e₂ᵢ|)."""
+    flat = x.reshape(len(x), -1).double().numpy()[:, None, :]
+    centre = torch.as_tensor(flat + offsets[..., None] * dirs[:, :, 0])
+    room = torch.minimum(centre - lo, hi - centre).clamp(min=0).numpy()
     reach = np.abs(dirs).sum(axis=2)  # (N, K, d)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(reach > 1e-12, room / reach, np.inf).min(axis=-1)
@@ -188,7 +236,7 @@ def _fooled(model: Model, x: torch.Tensor, dirs: np.ndarray, step: np.ndarray, p
     return out
 
 
-def _evaluate(model: Model, x: torch.Tensor, dirs: np.ndarray, extent: Extent, resolution: int,
+def _evaluate(model: Model, x: torch.Tensor, dirs: np.ndarray, offsets: np.ndarray, extent: Extent, resolution: int,
               batch_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     s, t = pixel_centres(extent, resolution)
     ss, tt = np.meshgrid(s, t)  # row i ↔ t_i, column j ↔ s_j
@@ -203,7 +251,7 @@ def _evaluate(model: Model, x: torch.Tensor, dirs: np.ndarray, extent: Extent, r
     for i in range(n):
         a = x[i].reshape(-1).double()
         for j in range(k):
-            pts = a + st @ torch.as_tensor(dirs[i, j])  # (R², d) in float64
+            pts = a + float(offsets[i, j]) * torch.as_tensor(dirs[i, j, 0]) + st @ torch.as_tensor(dirs[i, j])  # (R², d) float64
             feasible[i, j] = (((pts >= lo - tol) & (pts <= hi + tol)).all(dim=1)).reshape(resolution, resolution).numpy()
             p = model.predict_proba(pts.float().reshape(-1, *model.input_shape), batch_size=batch_size).cpu().numpy()
             probs[i, j] = p.reshape(resolution, resolution, c)
@@ -261,9 +309,11 @@ class ChurchDisplay:
                 if outside == "faded":
                     ax.contour(np.linspace(-r, r, d.resolution), np.linspace(-r, r, d.resolution), d.feasible[i, j].astype(float),
                                levels=[0.5], colors="0.15", linewidths=0.7)
-                ax.plot(0, 0, marker="o", markersize=4, color="white", markeredgecolor="k")
-                if np.isfinite(d.step[i, j]) and d.step[i, j] <= r:  # hollow: the attack failed (not adversarial)
-                    ax.plot(d.step[i, j], 0, marker="*", markersize=7, markerfacecolor="white" if d.fooled[i, j] else "none",
+                off = float(d.centre_offsets[i, j])
+                if -off >= -r:
+                    ax.plot(-off, 0, marker="o", markersize=4, color="white", markeredgecolor="k")
+                if np.isfinite(d.step[i, j]) and d.step[i, j] - off <= r:  # hollow: the attack failed (not adversarial)
+                    ax.plot(d.step[i, j] - off, 0, marker="*", markersize=7, markerfacecolor="white" if d.fooled[i, j] else "none",
                             markeredgecolor="k", linestyle="none")
                 ax.set_xticks([])
                 ax.set_yticks([])
@@ -277,7 +327,9 @@ class ChurchDisplay:
             handles = [Patch(facecolor=class_color(c), label=name) for c, name in enumerate(d.class_names)]
             handles.append(Patch(facecolor=INFEASIBLE_GREY, label="outside H" if outside == "grey" else "outside H (faded)"))
             fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 11), fontsize=7, frameon=False)
-        within = "within the face of H containing each image" if d.face else "unrestricted"
+        within = "room-weighted within the face of H containing each image" if d.face else "unrestricted"
+        if d.center == "midpoint":
+            within += "; adversarial windows centred between ○ and ☆"
         fig.suptitle(title or f"Church windows, half-width {r:.3g} (L2), directions {within}, from {d.source}\n"
                               f"○ image, ☆ adversarial (hollow: not adversarial)", fontsize=9)
         fig.tight_layout(rect=(0, 0.05 if legend else 0, 1, 0.96))

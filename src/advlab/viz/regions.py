@@ -42,7 +42,7 @@ class RegionData:
 
 def _as_probability_fn(model: Any) -> ProbabilityFn:
     if hasattr(model, "predict_proba") and isinstance(model, torch.nn.Module):
-        return lambda pts: model.predict_proba(pts)
+        return lambda pts: model.predict_proba(pts)  # type: ignore[operator]  # a Model, not a tensor attribute
     if callable(model):
         return model
     raise TypeError(f"compute_regions: expected an advlab Model or a function points → probabilities, got {type(model).__name__}")

@@ -162,7 +162,7 @@ class SliceDisplay:
         centroid = d.anchors[shown].mean(axis=0) if shown.any() else np.zeros(2)
         lo, hi = float(d.lower.min()), float(d.upper.max())
         thumbs = []
-        for k in np.flatnonzero(shown):
+        for k in (int(i) for i in np.flatnonzero(shown)):
             xy = tuple(d.anchors[k])
             ax.plot(*xy, marker=_MARKERS[k], markersize=11 if k == 1 else 8, color="white", markeredgecolor="k", zorder=5, clip_on=False)
             pic = pics[k]
@@ -172,7 +172,7 @@ class SliceDisplay:
                             fontsize=9, zorder=7, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.85, "lw": 0})
                 continue
             image = OffsetImage(pic, zoom=layout.THUMB_POINTS / max(pic.shape[:2]), cmap="gray", interpolation="nearest")
-            image.get_children()[0].set_clim(lo, hi)
+            image.get_children()[0].set_clim(lo, hi)  # type: ignore[attr-defined]  # an AxesImage
             box = ax.add_artist(AnnotationBbox(
                 image, xy, xybox=(0, layout.THUMB_OFFSET), boxcoords="offset points", pad=0.15, annotation_clip=False,
                 arrowprops={"arrowstyle": "-", "color": "k", "lw": 0.8}, zorder=6,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -161,7 +162,9 @@ def _default_batch_size(d: int) -> int:
 class _PlaneEvaluator:
     """Model probabilities at grid pixels, batched on the model's device under inference mode."""
 
-    def __init__(self, model: Model, geometry: SliceGeometry, s: np.ndarray, t: np.ndarray, batch_size: int, quiet: bool):
+    def __init__(self, model: Model, geometry: SliceGeometry, s: np.ndarray, t: np.ndarray, batch_size: int, quiet: bool,
+                 on_batch: Callable[[int, int], None] | None = None, total: int = 0):
+        self.on_batch, self.total = on_batch, total
         dev = model.device
         self.model, self.s, self.t, self.batch_size, self.quiet = model, s, t, batch_size, quiet
         self.origin = torch.as_tensor(geometry.origin, dtype=torch.float32, device=dev)
@@ -193,6 +196,8 @@ class _PlaneEvaluator:
                     x = x.view(-1, *self.model.input_shape)
                     out.append(torch.softmax(self.model(x).float(), dim=1))
                     bar.advance(task, len(x))
+                    if self.on_batch is not None:  # progress; raising here abandons the slice
+                        self.on_batch(self.count + i + len(x), self.total)
         finally:
             self.model.train(was_training)
         self.count += n
@@ -216,6 +221,7 @@ def compute_slice(
     adaptive: bool = False,
     cache: bool | str | Any = None,
     quiet: bool = True,
+    on_batch: Callable[[int, int], None] | None = None,
 ) -> SliceData:
     """Decision regions of ``model`` on the slice of its bounds box H through inputs a, b, c.
 
@@ -225,7 +231,9 @@ def compute_slice(
     differ (``advlab.viz.adaptive``). ``cache``: ``True`` (``$ADVLAB_CACHE/slices`` or
     ``~/.cache/advlab/slices``), a folder, or None; a hit returns the stored arrays without
     calling the model (``evaluations`` then reports what the stored computation cost).
-    Black-box models cannot be cached (nothing to hash).
+    Black-box models cannot be cached (nothing to hash). ``on_batch(evaluated, feasible)`` is called
+    after every model batch (``feasible``: pixels inside H, an upper bound in adaptive mode); an
+    exception it raises stops the computation and propagates (a server cancels a slice this way).
     """
     if not isinstance(model, Model):
         raise TypeError(f"compute_slice: expected an advlab Model (see advlab.models.wrap), got {type(model).__name__}")
@@ -259,7 +267,7 @@ def compute_slice(
 
     s, t = pixel_centres(extent, resolution)
     feasible = feasible_mask(geometry, s, t)
-    evaluate = _PlaneEvaluator(model, geometry, s, t, batch_size or _default_batch_size(pa.size), quiet)
+    evaluate = _PlaneEvaluator(model, geometry, s, t, batch_size or _default_batch_size(pa.size), quiet, on_batch, int(feasible.sum()))
     k = model.num_classes
     if adaptive:
         labels, probs, _ = refine_grid(evaluate, feasible, k)

@@ -1,31 +1,32 @@
 """Third points for a slice through an image a and its adversarial b (Świrszczyński et al.).
 
-``third_point(strategy, model, a, b)`` returns one input c in the model's box H:
+``third_point(strategy, model, a, b)`` returns one input c in the model's box H. A
+strategy is an object (strings are parsed at the CLI edge, ``advlab.cli.third_point_spec``):
 
-- ``"grey"``: the centre of H (the uniform grey image);
-- ``"random-image"``: a point drawn uniformly from H;
-- ``"random-perturbation"``: a + δ with ‖δ‖ = ``size`` in ``norm`` (linf, l2, l1), clipped to H
-  (clipping can only shrink δ: pixels already at a bound lose the outward part);
-- ``"attack:NAME"``: the adversarial of a found by another registered attack (with ``eps`` for a
-  fixed-size attack; a minimisation attack gives its minimal adversarial);
-- ``"seed:K"``: the adversarial of a by the same ``attack`` started from random seed K;
-- ``"model:RUN"``: the adversarial of a for another model (a run folder or ``.safetensors``);
-- ``"image:INDEX"``: test input INDEX of ``data`` (a Dataset or a tensor of inputs);
-- an explicit tensor / array shaped like one input.
+- ``Grey()``: the centre of H (the uniform grey image);
+- ``RandomImage()``: a point drawn uniformly from H;
+- ``RandomPerturbation(size, norm)``: a + δ with ‖δ‖ = ``size`` in ``norm`` (linf, l2, l1), clipped
+  to H (clipping can only shrink δ: pixels already at a bound lose the outward part);
+- ``OtherAttack(attack, eps)``: the adversarial of a found by another attack (a minimisation
+  attack gives its minimal adversarial);
+- ``OtherSeed(seed)``: the adversarial of a by b's own ``attack`` started from another seed;
+- ``OtherModel(model)``: the adversarial of a, by b's ``attack``, for another model;
+- an explicit tensor / array shaped like one input (e.g. another test image).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from advlab.attacks import Attack, make_attack
+from advlab.attacks import ATTACKS, Attack
+from advlab.attacks.norms import get_norm
 from advlab.models.model import Model
 
-STRATEGIES = ("grey", "random-image", "random-perturbation", "attack:NAME", "seed:K", "model:RUN", "image:INDEX")
 _PERTURBATION_NORMS = ("linf", "l2", "l1")
 
 
@@ -50,7 +51,7 @@ def resolve_attack(attack: Attack | str | None, what: str, **options: Any) -> At
     if isinstance(attack, Attack):
         return attack
     if isinstance(attack, str):
-        return make_attack(attack, **options)
+        return ATTACKS.create(attack, **options)
     raise TypeError(f"{what}: attack must be an advlab Attack or a registered name, got {type(attack).__name__}")
 
 
@@ -90,44 +91,71 @@ def random_perturbation(a: torch.Tensor, model: Model, norm: str, size: float, g
         raise ValueError(f"random-perturbation: norm must be one of {_PERTURBATION_NORMS}, got {norm!r}")
     if size is None or isinstance(size, bool) or not math.isfinite(float(size)) or float(size) <= 0:
         raise ValueError(f"random-perturbation: size must be a positive number (the perturbation's {norm} norm), got {size!r}")
-    if norm == "linf":
-        delta = torch.where(torch.rand(a.shape, generator=generator) < 0.5, -1.0, 1.0)
-    elif norm == "l2":
-        g = torch.randn(a.shape, generator=generator)
-        delta = g / g.norm()
-    else:  # uniform on the L1 sphere: exponential magnitudes normalised, random signs
-        e = -torch.log(torch.rand(a.shape, generator=generator).clamp_min(1e-12))
-        signs = torch.where(torch.rand(a.shape, generator=generator) < 0.5, -1.0, 1.0)
-        delta = signs * e / e.sum()
-    return model.bounds.clip(a + float(size) * delta)
+    delta = get_norm(norm).sphere(a[None], float(size), generator)[0]
+    return model.bounds.clip(a + delta)
 
 
-def _split(strategy: str) -> tuple[str, str]:
-    head, _, arg = strategy.partition(":")
-    return head.strip().lower(), arg.strip()
+@dataclass(frozen=True)
+class Grey:
+    """The centre of H: the uniform grey image."""
+
+
+@dataclass(frozen=True)
+class RandomImage:
+    """A point drawn uniformly from H."""
+
+
+@dataclass(frozen=True)
+class RandomPerturbation:
+    """a + δ with ‖δ‖_norm = ``size`` in a uniformly random direction, clipped to H."""
+
+    size: float
+    norm: str = "l2"
+
+
+@dataclass(frozen=True)
+class OtherAttack:
+    """The adversarial of a found by ``attack`` (``eps`` for a fixed-size attack)."""
+
+    attack: Attack
+    eps: float | None = None
+
+
+@dataclass(frozen=True)
+class OtherSeed:
+    """The adversarial of a by b's own attack, started from random seed ``seed``."""
+
+    seed: int
+
+
+@dataclass(frozen=True)
+class OtherModel:
+    """The adversarial of a by b's attack, computed for another ``model`` (same input shape)."""
+
+    model: Model
+
+
+ThirdPoint = Grey | RandomImage | RandomPerturbation | OtherAttack | OtherSeed | OtherModel
+#: Strategies that need the model b was made for (a training animation cannot use them).
+MODEL_DEPENDENT = (OtherAttack, OtherSeed, OtherModel)
 
 
 def third_point(
-    strategy: str | torch.Tensor | np.ndarray,
+    strategy: ThirdPoint | torch.Tensor | np.ndarray,
     model: Model,
     a: Any,
     b: Any = None,
     *,
-    attack: Attack | str | None = None,
+    attack: Attack | None = None,
     eps: float | None = None,
-    data: Any = None,
     generator: torch.Generator | None = None,
-    seed: int | None = None,
-    norm: str = "l2",
-    size: float | None = None,
     label: int | None = None,
-    attack_options: dict[str, Any] | None = None,
 ) -> torch.Tensor:
     """The third point c of a slice through ``a`` (an image) and ``b`` (its adversarial); see the module doc.
 
-    ``generator`` (or ``seed``, default 0) makes random strategies deterministic. ``attack``
-    and ``eps`` describe how b was made (used by ``seed:K`` and ``model:RUN``); ``label`` is
-    a's class for the attacks (default: the model's prediction).
+    ``generator`` makes random strategies deterministic (a fresh ``Generator`` seeded 0 when
+    omitted). ``attack`` and ``eps`` describe how b was made (used by ``OtherSeed`` and
+    ``OtherModel``); ``label`` is a's class for the attacks (default: the model's prediction).
     """
     if not isinstance(model, Model):
         raise TypeError(f"third_point: expected an advlab Model, got {type(model).__name__}")
@@ -136,59 +164,31 @@ def third_point(
         as_input(b, model, "third_point: b")
     if isinstance(strategy, (torch.Tensor, np.ndarray)):
         return as_input(strategy, model, "third_point: the explicit third point")
-    if not isinstance(strategy, str):
-        raise TypeError(f"third_point: strategy must be a name ({', '.join(STRATEGIES)}) or a tensor, got {type(strategy).__name__}")
-    gen = generator if generator is not None else torch.Generator().manual_seed(0 if seed is None else int(seed))
-    kind, arg = _split(strategy)
+    gen = generator if generator is not None else torch.Generator().manual_seed(0)
     shape = tuple(model.input_shape)
-    if kind == "grey" and not arg:
+    if isinstance(strategy, Grey):
         return model.bounds.center(shape).float().clone()
-    if kind == "random-image" and not arg:
+    if isinstance(strategy, RandomImage):
         return model.bounds.uniform(1, shape, gen)[0].float()
-    if kind == "random-perturbation" and not arg:
-        return random_perturbation(a_t, model, norm, size, gen)  # type: ignore[arg-type]
-    if kind == "attack" and arg:
-        other = resolve_attack(arg, "attack:NAME", **(attack_options or {}))
-        # eps describes b's attack; a minimisation attack gives its own minimal adversarial instead.
-        return adversarial_of(model, a_t, other, eps=None if other.minimization else eps, label=label,
-                              seed=0 if seed is None else int(seed))
-    if kind == "seed" and arg:
-        atk = resolve_attack(attack, "seed:K")
-        c = adversarial_of(model, a_t, atk, eps=eps, label=label, seed=_int(arg, strategy))
+    if isinstance(strategy, RandomPerturbation):
+        return random_perturbation(a_t, model, strategy.norm, strategy.size, gen)
+    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=gen))
+    if isinstance(strategy, OtherAttack):
+        other = resolve_attack(strategy.attack, "OtherAttack")
+        # A minimisation attack gives its own minimal adversarial; eps is for a fixed-size one.
+        return adversarial_of(model, a_t, other, eps=None if other.minimization else strategy.eps, label=label, seed=seed)
+    if isinstance(strategy, OtherSeed):
+        atk = resolve_attack(attack, "OtherSeed (the attack that made b)")
+        c = adversarial_of(model, a_t, atk, eps=eps, label=label, seed=int(strategy.seed))
         if b is not None and torch.allclose(c, as_input(b, model, "b"), atol=1e-6):
-            raise ValueError(f"third_point: {strategy!r} gave b again ({atk.name} does not depend on its seed here); "
-                             "pick another strategy, e.g. attack:NAME or random-image")
+            raise ValueError(f"third_point: seed {strategy.seed} gave b again ({atk.name} does not depend on its seed here); "
+                             "pick another strategy, e.g. OtherAttack or RandomImage")
         return c
-    if kind == "model" and arg:
-        return _other_model(arg, model, a_t, attack, eps, label, seed)
-    if kind == "image" and arg:
-        return _data_point(data, _int(arg, strategy), model)
-    raise ValueError(f"third_point: unknown strategy {strategy!r}; expected one of {', '.join(STRATEGIES)} or a tensor")
-
-
-def _int(text: str, strategy: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise ValueError(f"third_point: {strategy!r} needs an integer after the colon") from None
-
-
-def _other_model(path: str, model: Model, a: torch.Tensor, attack: Any, eps: float | None, label: int | None,
-                 seed: int | None) -> torch.Tensor:
-    from advlab.runs import open_run
-
-    other = open_run(path).load_model()
-    if tuple(other.input_shape) != tuple(model.input_shape):
-        raise ValueError(f"third_point: model:{path} takes inputs shaped {other.input_shape}, not {model.input_shape}")
-    return adversarial_of(other, a, resolve_attack(attack, "model:RUN"), eps=eps, label=label, seed=0 if seed is None else int(seed))
-
-
-def _data_point(data: Any, index: int, model: Model) -> torch.Tensor:
-    if data is None:
-        raise ValueError("third_point: 'image:INDEX' needs data= (a Dataset, whose test inputs are used, or a tensor of inputs)")
-    x = getattr(data, "x_test", data)
-    if not isinstance(x, torch.Tensor) or tuple(x.shape[1:]) != tuple(model.input_shape):
-        raise ValueError(f"third_point: data must be a Dataset or a tensor shaped (N, {', '.join(map(str, model.input_shape))})")
-    if not -len(x) <= index < len(x):
-        raise ValueError(f"third_point: image index {index} is out of range for {len(x)} inputs")
-    return as_input(x[index], model, f"third_point: image {index}")
+    if isinstance(strategy, OtherModel):
+        other_model = strategy.model
+        if tuple(other_model.input_shape) != tuple(model.input_shape):
+            raise ValueError(f"third_point: the other model takes inputs shaped {other_model.input_shape}, not {model.input_shape}")
+        return adversarial_of(other_model, a_t, resolve_attack(attack, "OtherModel (the attack that made b)"), eps=eps,
+                              label=label, seed=seed)
+    raise TypeError(f"third_point: strategy must be one of Grey, RandomImage, RandomPerturbation, OtherAttack, OtherSeed, "
+                    f"OtherModel or a tensor, got {type(strategy).__name__}")
