@@ -5,7 +5,7 @@ batch 100, seed 0, all 60 000 training images):
 
 * ``standard``: 2 epochs of plain training, evaluated at ε = 0.1;
 * ``pgd``: 5 epochs of PGD training (ε 0.3, 10 steps of 0.04, stop when fooled:
-  ``make_method("pgd", …, stop_when_fooled=True)``), evaluated at ε = 0.3;
+  ``METHODS.create("pgd", …, stop_when_fooled=True)``), evaluated at ε = 0.3;
 * ``fast``: 5 epochs of fast FGSM training (ε 0.3, step 0.375, Wong et al.'s unclipped
   start), evaluated at ε = 0.3.
 
@@ -15,27 +15,25 @@ registered]) and standard AutoAttack's cascade built from ART's attacks (APGD-CE
 Square, see ``art_autoattack``); then advlab ``APGD`` (CE, 100 steps) and ART's
 ``AutoProjectedGradientDescent`` (CE, 100 iterations, one start).
 
-    python -m benchmarks.evaluate --data-dir ../shared/data --n 500 --threads 1
+    python -m benchmarks.evaluate --data-dir ../shared/data --n 200 --threads 1
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from benchmarks.common import OUT, RESULTS, add_common_args, apply_threads, machine, markdown_table, mnist, write_section
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from advlab.attacks import APGD  # noqa: E402
-from advlab.evaluate import robust_accuracy  # noqa: E402
-from advlab.models import Model, build  # noqa: E402
-from advlab.runs import open_run, save_run  # noqa: E402
-from advlab.train import fit, make_method  # noqa: E402
-from common import OUT, RESULTS, add_common_args, apply_threads, machine, markdown_table, mnist, write_section  # noqa: E402
+from advlab.attacks import APGD
+from advlab.evaluate import robust_accuracy
+from advlab.models import Model, build
+from advlab.runs import open_run, save_run
+from advlab.train import METHODS, fit
 
 MODELS = OUT / "evalmodels"
 EPS = {"standard": 0.1, "pgd": 0.3, "fast": 0.3}
@@ -47,8 +45,8 @@ def trained(kind: str, data_dir: Path, quiet: bool) -> Model:
         return open_run(path).load_model().eval()
     ds = mnist(data_dir, quiet)
     method = {"standard": None,
-              "fast": make_method("fast", eps=0.3, step=0.375, clip_start=False),
-              "pgd": make_method("pgd", eps=0.3, steps=10, stepsize=0.04, stop_when_fooled=True)}[kind]
+              "fast": METHODS.create("fast", eps=0.3, step=0.375, clip_start=False),
+              "pgd": METHODS.create("pgd", eps=0.3, steps=10, stepsize=0.04, stop_when_fooled=True)}[kind]
     torch.manual_seed(0)
     model = build("cnn-small", input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds)
     history = fit(model, ds, method=method, epochs=2 if kind == "standard" else 5, batch_size=100, optimizer="adam",
