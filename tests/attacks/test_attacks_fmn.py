@@ -112,3 +112,24 @@ def test_l2_no_worse_than_foolbox(digits_mlp, fmn_results):
     # Foolbox 3.3's L2 projection is a no-op (factor = norms / norms), so its FMN-L2 never
     # shrinks δ onto the ε-ball and stops farther out; ours must be at least as small.
     assert ours[both].median() <= 1.15 * theirs[both].median()
+
+
+def test_adversarial_init_finds_what_a_stalled_run_misses(digits_mlp):
+    """Two FMN steps cannot reach the boundary from x; restarting from an adversarial (APGD at a growing
+    radius, or the segment towards another class) finds one for every correctly classified input."""
+    model, x, y = digits_mlp
+    stalled = FMN(norm="linf", steps=2, adversarial_init=False)(model, x, y, seed=0)
+    fixed = FMN(norm="linf", steps=2)(model, x, y, seed=0)
+    correct = fixed.clean_predictions == y
+    assert torch.isfinite(stalled.min_distances[correct]).float().mean() < 0.5
+    assert torch.isfinite(fixed.min_distances[correct]).float().mean() >= 0.99
+    ok = fixed.success[0]
+    assert (fixed.distances["linf"][0][ok] <= fixed.min_distances[ok] + 1e-5).all()
+
+
+@pytest.mark.parametrize("norm", ["l0", "l1"])
+def test_adversarial_init_without_gradients_for_sparse_norms(digits_mlp, norm):
+    model, x, y = digits_mlp
+    fixed = FMN(norm=norm, steps=2)(model, x[:16], y[:16], seed=0)
+    correct = fixed.clean_predictions == y[:16]
+    assert torch.isfinite(fixed.min_distances[correct]).all()

@@ -1,5 +1,6 @@
 """Attacks on a shared, verifying base: ``result = attack(model, x, y, eps=[…], target=None)``."""
 
+from advlab.attacks.apgd import APGD, APGDT
 from advlab.attacks.base import Attack
 from advlab.attacks.blended import BlendedNoise, ContrastReduction
 from advlab.attacks.boundary import Boundary
@@ -23,6 +24,6 @@ from advlab.attacks.spatial import Spatial
 from advlab.attacks.square import Square
 from advlab.attacks.transfer import Substitute, SubstituteAttack, TransferAttack, train_substitute
 
-__all__ = ["ATTACKS", "Attack", "AttackResult", "BIM", "DeepFool", "FGSM", "GradientDescent", "PGD", "CarliniWagner", "DDN", "FMN", "Norm", "get_norm",
+__all__ = ["APGD", "APGDT", "ATTACKS", "Attack", "AttackResult", "BIM", "DeepFool", "FGSM", "GradientDescent", "PGD", "CarliniWagner", "DDN", "FMN", "Norm", "get_norm",
            "Square", "AdditiveNoise", "BlendedNoise", "Boundary", "ContrastReduction", "HopSkipJump", "OnePixel", "Oracle", "Pointwise",
            "QueryAttack", "SaltAndPepper", "Spatial", "Substitute", "SubstituteAttack", "TransferAttack", "train_substitute"]

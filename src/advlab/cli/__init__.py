@@ -20,6 +20,7 @@ _COMMANDS = [
     ("advlab.cli.attack_cmd", "attack"),
     ("advlab.cli.attack_cmd", "transfer_cmd"),
     ("advlab.cli.fool_cmd", "fool"),
+    ("advlab.cli.evaluate_cmd", "evaluate"),
     ("advlab.cli.slice_cmd", "slice_cmd"),
     ("advlab.cli.slice_cmd", "church"),
     ("advlab.cli.slice_cmd", "profile"),

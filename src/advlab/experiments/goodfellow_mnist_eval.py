@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from advlab.attacks import ATTACKS, AttackResult
+from advlab.evaluate.confidence import confidence
 from advlab.models import Model, ensemble_members
 from advlab.models.layers import classifier
 from advlab.models.rbf import rbf_head
@@ -112,15 +113,13 @@ def gaussian_rubbish(n: int, shape: tuple[int, ...], seed: int) -> torch.Tensor:
 
 
 def rubbish_scores(model: Model, x: torch.Tensor) -> dict[str, Any]:
-    """Fraction of rubbish inputs given some class with probability > 0.5, their mean confidence, class shares."""
-    probs = model.predict_proba(x).cpu()
-    conf, pred = probs.max(dim=1)
-    confident = conf > CONFIDENT
-    counts = torch.bincount(pred[confident], minlength=model.num_classes)
+    """Fraction of rubbish inputs given some class with probability > 0.5, their mean confidence, class shares
+    (``advlab.evaluate.confidence``)."""
+    res = confidence(model, x, "rubbish", threshold=CONFIDENT)
     return {
-        "fraction_confident": confident.float().mean().item(),
-        "mean_confidence_confident": conf[confident].mean().item() if confident.any() else float("nan"),
-        "mean_confidence": conf.mean().item(),
-        "confident_class_shares": (counts.float() / max(int(confident.sum()), 1)).tolist(),
-        "confidences": conf,  # dropped before JSON; drawn as histograms
+        "fraction_confident": res.fraction_confident,
+        "mean_confidence_confident": res.mean_confidence_confident,
+        "mean_confidence": res.mean_confidence,
+        "confident_class_shares": res.class_shares(),
+        "confidences": res.confidences,  # dropped before JSON; drawn as histograms
     }

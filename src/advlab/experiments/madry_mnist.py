@@ -26,6 +26,7 @@ import torch
 
 from advlab.attacks import ATTACKS
 from advlab.data import load
+from advlab.evaluate import worst_case
 from advlab.experiments.madry_mnist_figures import robust_curves, training_curves
 from advlab.experiments.madry_mnist_train import diagnose, plans, train
 from advlab.experiments.registry import Comparison, ExperimentContext, ExperimentResult, agreement_note
@@ -63,14 +64,14 @@ def _evaluate(model: Model, x: torch.Tensor, y: torch.Tensor, s: dict[str, Any],
     fmn = ATTACKS.create("fmn", norm="linf", steps=s["fmn_steps"])(model, x, y, eps=list(s["eps_grid"]), seed=seed)
     fmn_s = time.perf_counter() - t0
     # Worst case over both attacks at ε: robust only if PGD failed and FMN's minimal perturbation exceeds ε.
-    survives_fmn = (fmn.clean_predictions == y) & (fmn.min_distances > eps)
+    survives_fmn = worst_case([fmn], [eps]).robust[0]
     finite = fmn.min_distances[torch.isfinite(fmn.min_distances)]
     return {
         "clean_accuracy": clean,
         "fgsm_accuracy": fgsm.robust_accuracy[0].item(),
         "pgd_accuracy": pgd.robust_accuracy[0].item(),
         "fmn_accuracy_at_eps": survives_fmn.float().mean().item(),
-        "worst_case_accuracy": ((pgd.predictions[0] == y) & survives_fmn).float().mean().item(),
+        "worst_case_accuracy": worst_case([pgd, fmn], [eps]).robust_accuracy[0],
         "fmn_curve": fmn.robust_accuracy.tolist(),
         "fmn_median_linf": finite.median().item() if len(finite) else float("nan"),
         "pgd_seconds": pgd_s,
