@@ -14,8 +14,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from advlab.engine.evaluation import AttackSpec, evaluation_shards, summarize
 from advlab.engine.executors import Executor
 from advlab.engine.run import run_shards
@@ -88,9 +86,9 @@ def train_shard(shard: Shard, ctx: ShardContext) -> dict[str, Any]:
     folder = ctx.workspace / "runs" / shard.id
     method = method_for(c["method"], c["eps"], c["method_options"])
     t0 = time.perf_counter()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(c["seed"])
-        model = build(c["model"], input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, **c["model_options"])
+    # weights from the configuration's seed (build draws them in a forked RNG)
+    model = build(c["model"], input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, seed=int(c["seed"]),
+                  **c["model_options"])
     fit_options: dict[str, Any] = {"amp": True} if c.get("amp") else {}
     history = fit(model, ds, method=method, epochs=c["epochs"], batch_size=c["batch_size"], lr=c["lr"],
                   optimizer=c["optimizer"], schedule=c["schedule"], seed=c["seed"], device=ctx.device,

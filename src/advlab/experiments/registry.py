@@ -90,8 +90,11 @@ class Experiment:
 
     def run(self, ctx: ExperimentContext) -> ExperimentResult:
         fn: Callable[[ExperimentContext], ExperimentResult] = getattr(importlib.import_module(self.module), self.function)
-        torch.manual_seed(ctx.seed)
-        return fn(ctx)
+        # Experiments that still draw from torch's global RNG see ctx.seed, inside a fork: the caller's
+        # global state is left as it was.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(ctx.seed)
+            return fn(ctx)
 
 
 #: Experiments by name; modules are imported only when their experiment runs, so `--list` stays instant.
