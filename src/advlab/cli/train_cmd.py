@@ -21,7 +21,7 @@ def _int_or_str(v: str) -> int | str:
 @click.option("--limit-train", type=int, default=None, help="Use only the first N training inputs.")
 @click.option("--epochs", type=int, default=5, show_default=True)
 @click.option("--batch-size", type=int, default=128, show_default=True)
-@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--lr", type=float, default=None, help="Learning rate [default: 1e-3; abs: 3e-3].")
 @click.option("--optimizer", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True)
 @click.option("--schedule", type=click.Choice(["constant", "cosine", "step", "cyclic"]), default=None, help="Learning-rate schedule (default: the method's, else constant).")
 @click.option("--method", default="standard", show_default=True, help="Training method (see advlab.train.method_names()).")
@@ -32,7 +32,7 @@ def _int_or_str(v: str) -> int | str:
 @click.option("--resume", is_flag=True, help="Continue from the run folder's last checkpoint.")
 @run_options
 def train(model_name: str, data_name: str, classes: str | None, features: str | None, limit_train: int | None,
-          epochs: int, batch_size: int, lr: float, optimizer: str, schedule: str | None, method: str,
+          epochs: int, batch_size: int, lr: float | None, optimizer: str, schedule: str | None, method: str,
           eps: float | None, method_options: tuple[str, ...], model_options: tuple[str, ...], out: str | None,
           resume: bool, seed: int, device: str | None, data_dir: str | None, quiet: bool) -> None:
     """Train a zoo MODEL on a dataset; writes model.safetensors, run.json and history.json."""
@@ -57,6 +57,12 @@ def train(model_name: str, data_name: str, classes: str | None, features: str | 
     torch.manual_seed(seed)
     model = build(model_name, input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, **model_opts)
     out_dir = out or f"runs/{model_name}-{data_name}"
+    if model_name == "abs":  # one VAE per class: its own trainer
+        from advlab.cli.train_abs import train_abs_cli
+
+        return train_abs_cli(model, ds, data_spec, out_dir, epochs=epochs, batch_size=batch_size, lr=lr or 3e-3,
+                             seed=seed, device=device, resume=resume, quiet=quiet)
+    lr = 1e-3 if lr is None else lr
     history = fit(model, ds, method=training, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
                   schedule=schedule, seed=seed, device=device, checkpoint_dir=out_dir, resume=resume, quiet=quiet)
     run = save_run(out_dir, model.cpu(), data_spec, history.to_json(), training=training.config())

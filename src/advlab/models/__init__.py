@@ -1,6 +1,7 @@
 """The model zoo, ``wrap`` for anything else, and save/load."""
 
 from advlab.models import zoo as _zoo  # noqa: F401  (registers the families)
+from advlab.models.abs import abs_mode, abs_net  # noqa: F401  (registers "abs")
 from advlab.models.blackbox import BlackBoxModel
 from advlab.models.ensemble import ensemble_member, ensemble_members, make_ensemble  # noqa: F401  (registers "ensemble")
 from advlab.models.io import load, save
