@@ -142,3 +142,21 @@ def test_bound_formula_closed_form():
     s_y, s_c = torch.tensor([4.0]), torch.tensor([[16.0]])
     eps = _radius(s_y, s_y.sqrt(), s_c, 0.0, 80)
     assert math.isclose(eps.item(), (4.0 - 2.0) / 2, rel_tol=1e-5)
+
+
+def test_latent_descent_fools_abs_and_targets(trained):
+    model, x, y = trained
+    x, y = x[:8], y[:8]
+    res = LatentDescent(steps=30, stepsize=0.1)(model, x, y)
+    clean = res.clean_predictions == y
+    assert res.success[0][clean].all()
+    assert torch.equal(model.predict(res.adversarials[0][clean]) != y[clean], torch.ones(int(clean.sum()), dtype=torch.bool))
+    target = (y + 1) % 3
+    tres = LatentDescent(steps=30, stepsize=0.1)(model, x, y, target=target)
+    assert tres.success[0].float().mean() >= 0.75
+    assert (model.predict(tres.adversarials[0])[tres.success[0]] == target[tres.success[0]]).all()
+
+
+def test_latent_descent_needs_abs():
+    with pytest.raises(TypeError, match="ABS"):
+        LatentDescent()(build("softmax", input_shape=(1, 28, 28), classes=3), torch.rand(2, 1, 28, 28))

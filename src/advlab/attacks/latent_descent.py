@@ -6,8 +6,8 @@ x ← x + λ·(G_c(z*_c(x)) − x), where c is the target or else the non-label 
 with the lowest ELBO (recomputed at every step), until the prediction changes;
 then a binary search on the line from the clean input to that point gives the
 smallest adversarial on it. Decision-based (no gradients); needs an ABS model
-(its per-class reconstructions). Queries counted are model calls (binary search
-and the per-step check); each step's inference with reconstructions is one more.
+(its per-class reconstructions). Each descent step is one inference (it gives both
+the check and the goal); the queries counted are the model calls of the binary search.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import torch
 
 from advlab.attacks.base import Attack
-from advlab.attacks.line_search import binary_search, is_adversarial
+from advlab.attacks.line_search import binary_search
 from advlab.attacks.registry import register_attack
 from advlab.attacks.validation import check_positive_int
 from advlab.models.abs import abs_net
@@ -49,20 +49,26 @@ class LatentDescent(Attack):
             target: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
         net = abs_net(model)
         cur = x.clone()
-        done = is_adversarial(model, cur, y, target)
-        for _ in range(self.steps):
+        done = torch.zeros(len(x), dtype=torch.bool, device=x.device)
+        for step in range(self.steps + 1):
             active = (~done).nonzero().flatten()
             if len(active) == 0:
                 break
-            inf = net.infer(cur[active], reconstructions=True)
+            inf = net.infer(cur[active], reconstructions=True)  # one inference: the check and the goal
             assert inf.reconstructions is not None
+            pred = net.logits_from_elbos(inf.elbos).argmax(1)
+            adv = pred == target[active] if target is not None else pred != y[active]
+            done[active[adv]] = True
+            if step == self.steps:
+                break
+            keep = ~adv
+            a, rows = active[keep], torch.arange(len(active), device=x.device)[keep]
             if target is not None:
-                cls = target[active]
+                cls = target[a]
             else:
-                e = inf.elbos.clone()
-                e[torch.arange(len(active)), y[active]] = float("inf")
+                e = inf.elbos[rows].clone()
+                e[torch.arange(len(a)), y[a]] = float("inf")
                 cls = e.argmin(1)
-            goal = inf.reconstructions[torch.arange(len(active)), cls].reshape(cur[active].shape)
-            cur[active] = model.bounds.clip(cur[active] + self.stepsize * (goal - cur[active]))
-            done[active] = is_adversarial(model, cur[active], y[active], None if target is None else target[active])
+            goal = inf.reconstructions[rows, cls].reshape(cur[a].shape)
+            cur[a] = model.bounds.clip(cur[a] + self.stepsize * (goal - cur[a]))
         return binary_search(model, x, cur, y, target, done, self.binary_steps)

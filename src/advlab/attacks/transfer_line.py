@@ -46,12 +46,15 @@ class TransferLine(Attack):
         return {"substitute": self.substitute.spec.get("family"), "inner": self.attack.config(), "scales": self.scales,
                 "binary_steps": self.binary_steps}
 
-    @torch.no_grad()
     def run(self, model: Model, x: torch.Tensor, y: torch.Tensor, *, eps: torch.Tensor | None,
             target: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
         sub = self.attack(self.substitute, x.cpu(), y.cpu(), target=None if target is None else target.cpu(),
                           seed=int(torch.randint(0, 2**62, (1,), generator=generator)))
-        d = sub.adversarials[0].to(x.device) - x
+        with torch.no_grad():
+            return self._search(model, x, y, target, sub.adversarials[0].to(x.device) - x)
+
+    def _search(self, model: Model, x: torch.Tensor, y: torch.Tensor, target: torch.Tensor | None,
+                d: torch.Tensor) -> torch.Tensor:
         end = x.clone()
         found = torch.zeros(len(x), dtype=torch.bool, device=x.device)
         for s in self.scales:

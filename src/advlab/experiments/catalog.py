@@ -47,3 +47,8 @@ register_experiment(
     "cnn-small at eps=0.3: fast FGSM training (Wong et al.) and PGD training (Madry et al.) vs standard; PGD-50x10 and FMN curves",
     "advlab.experiments.madry_mnist",
 )
+register_experiment(
+    "abs-mnist",
+    "analysis by synthesis (ABS, binary ABS) vs CNN, binary CNN, nearest neighbour, PGD-trained CNN: L2/Linf/L0 robustness, noise, bound",
+    "advlab.experiments.abs_mnist",
+)
