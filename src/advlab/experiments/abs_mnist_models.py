@@ -107,4 +107,5 @@ def as_binary(model: Model) -> Model:
     out = build("abs", input_shape=model.input_shape, classes=list(model.classes), bounds=tuple(model.bounds.to_json()), **options)
     state = {k: v for k, v in net.state_dict().items() if k != "scalings"}
     out.net.load_state_dict(state, strict=False)
+    abs_net(out)._cache = net._decoded_bank()  # same decoders and bank: share the decoded bank
     return out

@@ -35,7 +35,8 @@ class ABSHistory:
     epochs: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"losses": {str(k): v for k, v in self.losses.items()}, "seconds": self.seconds,
+        return {"losses": {str(k): v for k, v in self.losses.items()},
+                "epochs_per_class": {str(k): len(v) for k, v in self.losses.items()}, "seconds": self.seconds,
                 "cpu_seconds": self.cpu_seconds, "epochs": self.epochs}
 
 
