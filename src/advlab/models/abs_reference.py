@@ -16,8 +16,12 @@ import torch
 from advlab.models.abs import ABSNet, InferenceSettings
 
 
-def reference_elbos(net: ABSNet, x: torch.Tensor, settings: InferenceSettings | None = None) -> torch.Tensor:
-    """ELBOs (N, K), scaled as the model's, one image at a time (no batching over images or classes)."""
+def reference_elbos(net: ABSNet, x: torch.Tensor, settings: InferenceSettings | None = None,
+                    bank_images: list[torch.Tensor] | None = None) -> torch.Tensor:
+    """ELBOs (N, K), scaled as the model's, one image at a time (no batching over images or classes).
+
+    ``bank_images``: per class the decoded bank (B, C, H, W), if already decoded (the authors cache it too).
+    """
     s = settings or net.settings
     if s.top_k is not None:
         raise ValueError("reference_elbos: implements the authors' procedure (all classes), got top_k")
@@ -25,7 +29,7 @@ def reference_elbos(net: ABSNet, x: torch.Tensor, settings: InferenceSettings | 
     x = net.prepare(x)
     k, d = net.num_classes, x[0].numel()
     with torch.no_grad():
-        bank_imgs = [torch.cat([net.vae(c).decode(net.bank[i : i + 1000]) for i in range(0, len(net.bank), 1000)])
+        bank_imgs = bank_images or [torch.cat([net.vae(c).decode(net.bank[i : i + 1000]) for i in range(0, len(net.bank), 1000)])
                      for c in range(k)]
     prior = 0.5 * (net.bank**2).sum(1)
     out = []
