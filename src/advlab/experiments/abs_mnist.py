@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from advlab.data import load
-from advlab.experiments.abs_mnist_eval import EPS, distal, minimal_adversarials, noise_confidence
+from advlab.experiments.abs_mnist_eval import EPS, QUERY_MODE, distal, minimal_adversarials, noise_confidence
 from advlab.experiments.abs_mnist_figures import adversarial_pairs, bound_vs_empirical, distal_images, reconstructions
 from advlab.experiments.abs_mnist_models import abs_models, baselines
 from advlab.experiments.registry import Comparison, ExperimentContext, ExperimentResult
@@ -131,7 +131,7 @@ def run(ctx: ExperimentContext) -> ExperimentResult:
     assert inf.reconstructions is not None
     dist: dict[str, Any] = {}
     for name in ("cnn", "madry", "abs"):
-        with abs_mode(models[name], "fast") if name == "abs" else _null():
+        with abs_mode(models[name], QUERY_MODE) if name == "abs" else _null():
             dist[LABELS[name]] = distal(models[name], s["distal_classes"], s["distal_steps"], s["distal_lr"], ctx.seed)
     adv_preds = {LABELS[m]: models[m].predict(ev[m]["adversarials_l2"][:k]).tolist() for m in ("madry", "abs")}
     figures = {
@@ -196,4 +196,4 @@ def _scale(s: dict[str, Any], info: dict[str, Any], n_train: int) -> str:
             f"VAE epochs per class {per_class or t.get('epochs')}. Feed-forward models on the first {s['n_ff']} test "
             f"images, ABS models on the first {s['n_abs']}. Attacks: DDN-{s['ddn_steps']}, FMN-{s['fmn_steps']} "
             f"(L∞, L0), transfer from the CNN with line search, latent descent ({s['ld_steps']} steps of "
-            f"{s['ld_stepsize']:g}); ABS queries in fast mode, adversarials re-checked in faithful mode.")
+            f"{s['ld_stepsize']:g}); ABS queries in {QUERY_MODE} mode, adversarials re-checked in faithful mode.")
