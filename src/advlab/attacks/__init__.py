@@ -11,6 +11,7 @@ from advlab.attacks.fgsm import FGSM
 from advlab.attacks.fmn import FMN
 from advlab.attacks.gradient_descent import GradientDescent
 from advlab.attacks.hsj import HopSkipJump
+from advlab.attacks.latent_descent import LatentDescent
 from advlab.attacks.noise import AdditiveNoise, SaltAndPepper
 from advlab.attacks.norms import Norm, get_norm
 from advlab.attacks.onepixel import OnePixel
@@ -23,7 +24,8 @@ from advlab.attacks.result import AttackResult
 from advlab.attacks.spatial import Spatial
 from advlab.attacks.square import Square
 from advlab.attacks.transfer import Substitute, SubstituteAttack, TransferAttack, train_substitute
+from advlab.attacks.transfer_line import TransferLine
 
-__all__ = ["APGD", "APGDT", "ATTACKS", "Attack", "AttackResult", "BIM", "DeepFool", "FGSM", "GradientDescent", "PGD", "CarliniWagner", "DDN", "FMN", "Norm", "get_norm",
+__all__ = ["APGD", "APGDT", "ATTACKS", "Attack", "AttackResult", "BIM", "DeepFool", "FGSM", "GradientDescent", "PGD", "CarliniWagner", "DDN", "FMN", "LatentDescent", "TransferLine", "Norm", "get_norm",
            "Square", "AdditiveNoise", "BlendedNoise", "Boundary", "ContrastReduction", "HopSkipJump", "OnePixel", "Oracle", "Pointwise",
            "QueryAttack", "SaltAndPepper", "Spatial", "Substitute", "SubstituteAttack", "TransferAttack", "train_substitute"]

@@ -59,6 +59,11 @@ def train(model_name: str, data_name: str, classes: str | None, features: str | 
         data_spec["limit_train"] = limit_train
     ds = data_mod.load(data_dir=data_dir, quiet=quiet, **data_spec)
     model = build(model_name, input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, seed=seed, **model_opts)
+    if model_name == "abs":  # one VAE per class: its own trainer
+        from advlab.cli.train_abs import train_abs_cli
+
+        return train_abs_cli(model, ds, data_spec, out_dir, epochs=epochs or 5, batch_size=batch_size or 128, lr=lr or 3e-3,
+                             seed=seed, device=device, resume=resume, quiet=quiet)
     history = fit(model, ds, method=training, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
                   schedule=schedule, seed=seed, device=device, checkpoint_dir=out_dir, resume=resume, quiet=quiet,
                   amp=amp)

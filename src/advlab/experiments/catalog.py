@@ -67,3 +67,8 @@ _add(
     "confidence on noise and on fooling images (ascent, NES, evolution with pixels and CPPNs, inversion) for 7 MNIST models",
     "advlab.experiments.rubbish_mnist",
 )
+_add(
+    "abs-mnist",
+    "analysis by synthesis (ABS, binary ABS) vs CNN, binary CNN, nearest neighbour, PGD-trained CNN: L2/Linf/L0 robustness, noise, bound",
+    "advlab.experiments.abs_mnist",
+)

@@ -2,6 +2,7 @@
 
 from advlab.models import cifar as _cifar  # noqa: F401  (registers preact-resnet18, wrn, wrn-28-10)
 from advlab.models import zoo as _zoo  # noqa: F401  (registers the families)
+from advlab.models.abs import abs_mode, abs_net  # noqa: F401  (registers "abs")
 from advlab.models.blackbox import BlackBoxModel
 from advlab.models.ensemble import ensemble_member, ensemble_members, make_ensemble  # noqa: F401  (registers "ensemble")
 from advlab.models.io import load, save
