@@ -37,6 +37,7 @@ FULL: dict[str, Any] = {
     "limit_train": 20000, "limit_test": 2000, "epochs": 3, "batch_size": 128, "lr": 1e-3, "lr_rbf": 1e-2,
     "mlp_widths": [256, 128], "maxout_units": 240, "maxout_pieces": 5, "pgd_steps": 7, "ensemble_members": 3,
     "ensemble_epochs": 2, "noise_n": 10000, "budget": 2000, "nguyen_budget": 4000,
+    "abs_run": None,  # a run folder of `advlab train abs --data mnist`: adds the ABS row (slow: ~1 image/s per core)
 }  # fmt: skip
 FAST: dict[str, Any] = {
     **FULL, "limit_train": 3000, "limit_test": 500, "epochs": 2, "lr": 2e-3, "mlp_widths": [128], "maxout_units": 64,

@@ -85,16 +85,17 @@ def ensemble(ds: Dataset, s: dict[str, Any], ctx: ExperimentContext, seed: int) 
 
 
 def abs_model(ds: Dataset, s: dict[str, Any], ctx: ExperimentContext, seed: int) -> Model | None:
-    """The ABS model when the family "abs" exists (see the module text), else None."""
-    if "abs" not in MODEL_FAMILIES:
+    """A trained ABS model from ``--option abs_run=RUN`` (``advlab train abs --data mnist``), else None.
+
+    ABS is trained by its own per-class VAE trainer and its inference costs about a second per image
+    on one core, so this experiment does not train it and runs its row only when asked.
+    """
+    if "abs" not in MODEL_FAMILIES or not s.get("abs_run"):
+        echo("rubbish-mnist: ABS row not run (pass --option abs_run=RUN, a run of `advlab train abs --data mnist`)", ctx.quiet)
         return None
-    try:
-        model = build("abs", input_shape=ds.input_shape, classes=ds.class_names, bounds=ds.bounds, seed=seed)
-        method = METHODS.create("abs") if "abs" in METHODS else None
-        return _fit(model, ds, s, ctx, seed, method=method)
-    except (TypeError, ValueError, RuntimeError, NotImplementedError) as exc:  # needs other options or training: say so
-        echo(f"rubbish-mnist: the 'abs' family could not be built and trained here ({exc}); ABS row not run", ctx.quiet)
-        return None
+    from advlab.runs import open_run
+
+    return open_run(s["abs_run"]).load_model().eval()
 
 
 #: name → (label, builder). Order = table order.
