@@ -21,6 +21,7 @@ DURATIONS: dict[str, tuple[str, str]] = {
     "goodfellow-mnist": ("≈ 1 h (est.)", "1.7 min"),
     "madry-mnist": ("≈ 3 h (est.)", "1.8 min"),
     "rubbish-mnist": ("11.5 min", "1 min"),
+    "abs-mnist": ("not timed yet (budget 90 min)", "≈ 10 min (est.)"),
     # CIFAR-10: 0.106 s per forward+backward per image for preact-resnet18 on one CPU thread (benchmarks/engine.py),
     # so the two 15-epoch recipes are days on 2 cores; on a GPU Wong et al. report 12 min for the fast one.
     "madry-cifar10": ("≈ 3 days on CPU, ≈ 1 h on a GPU (est.)", "≈ 1 min (est., synthetic files)"),
