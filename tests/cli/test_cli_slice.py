@@ -96,3 +96,11 @@ def test_church_sizes_each_window_to_be_half_inside_h(run, tmp_path):
     assert "crosses a boundary inside H" in res.output
     res = CliRunner().invoke(cli, [*args, "--min-inside", "1.5", "--out", str(tmp_path / "d.png")])
     assert res.exit_code != 0 and "min_inside" in res.output
+
+
+@pytest.mark.parametrize("bad", ["nan", "-1", "0"])
+def test_church_refuses_a_bad_eps_even_for_a_minimisation_attack(run, tmp_path, bad):
+    # The default church attack (FMN) takes no ε; a bad --eps must still be an error, not silently ignored.
+    res = CliRunner().invoke(cli, ["church", str(run), "--indices", "0", "--eps", bad, "--out", str(tmp_path / "c.png"), "-q"])
+    assert res.exit_code != 0 and "--eps" in res.output and "finite number > 0" in res.output
+    assert "Traceback" not in res.output and not (tmp_path / "c.png").exists()

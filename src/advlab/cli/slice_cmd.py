@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,8 @@ class _Triangle:
 def _attack(name: str, norm: str | None, steps: int | None, options: tuple[str, ...], eps: float | None) -> tuple[Any, float | None]:
     from advlab.attacks import ATTACKS
 
+    if eps is not None and not (math.isfinite(eps) and eps > 0):
+        raise click.BadParameter(f"must be a finite number > 0, got {eps}", param_hint="--eps")
     atk = ATTACKS.create(name, **given(norm=norm, steps=steps), **parse_options(options))
     if eps is None and not atk.minimization:
         eps = atk.norm.default_eps
